@@ -1,0 +1,143 @@
+# rscrape — one non-recursive Makefile.
+#
+#   make                build every program into build/
+#   make test           strict build (-Werror), unit tests, integration tests
+#   make run [CONF=f]   start the whole stack under a foreground supervisor
+#   make demo           the stack against the fake Reddit, one full job
+#   make install        DESTDIR/PREFIX aware
+#   make SANITIZE=1 …   ASan + UBSan build (in build/san/)
+#   make deps           install the Debian packages the build and tests need
+
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+CONF       ?= etc/rscrape.conf
+VERSION    := 0.1.0
+
+ifeq ($(SANITIZE),1)
+BUILD      := build/san
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD      := build
+SAN_FLAGS  :=
+endif
+
+PKGS     := libevent libevent_pthreads libcjson inih libsystemd sqlite3 libcurl libcrypto uuid
+CC       ?= cc
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wcast-qual
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+OPT      ?= -O2 -g
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -I. -D_GNU_SOURCE -DRSCRAPE_VERSION='"$(VERSION)"'
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS)
+# Debian's nng 1.5.2 ships no .pc file.
+ALL_LIBS   = $(PKG_LIBS) -lnng -lpthread -lm
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+
+# Sources are discovered per folder so that adding a file needs no edit here.
+# A daemon's main() lives in <daemon>/<daemon>.c; everything else in the
+# folder goes into an archive that unit tests link against too.
+DAEMONS  := $(foreach d,jobd httpd fetchd mediad,$(if $(wildcard $(d)/$(d).c),$(d)))
+PROGRAMS := $(DAEMONS) rscrapectl
+
+LIB_SRCS   := $(wildcard lib/*.c) $(wildcard proto/*.c)
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+define daemon_rules
+$(1)_MAIN := $(1)/$(1).c
+$(1)_SRCS := $$(filter-out $(1)/$(1).c,$$(wildcard $(1)/*.c))
+$(1)_OBJS := $$($(1)_SRCS:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/lib$(1).a: $$($(1)_OBJS)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+$(BUILD)/$(1): $(BUILD)/obj/$(1)/$(1).o $(BUILD)/lib$(1).a $(BUILD)/librscrape.a
+	$$(CC) $(ALL_LDFLAGS) -o $$@ $$^ $$(ALL_LIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+CTL_SRCS := $(wildcard ctl/*.c)
+CTL_OBJS := $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+DAEMON_LIBS := $(foreach d,$(DAEMONS),$(BUILD)/lib$(d).a)
+
+BINS := $(PROGRAMS:%=$(BUILD)/%)
+
+.PHONY: all deps deps-ensure test unit integration run demo install uninstall clean bench
+.DEFAULT_GOAL := all
+
+all: deps-ensure
+	@$(MAKE) --no-print-directory $(BINS)
+
+deps:
+	@tools/deps.sh install
+
+deps-ensure:
+	@tools/deps.sh ensure
+
+# Flags are part of every object's inputs: a -Werror or SANITIZE change rebuilds.
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(ALL_CFLAGS) $(CPPFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(CPPFLAGS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/librscrape.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/rscrapectl: $(CTL_OBJS) $(BUILD)/librscrape.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(DAEMON_LIBS) $(BUILD)/librscrape.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(DAEMON_LIBS) $(BUILD)/librscrape.a $(ALL_LIBS) -lcmocka
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# make test: strict build, then every unit test, then the integration suite.
+test: deps-ensure
+	@$(MAKE) --no-print-directory WERROR=1 $(BINS) $(UNIT_BINS)
+	@$(MAKE) --no-print-directory WERROR=1 unit integration
+
+unit: $(UNIT_BINS)
+	@tools/run-unit.sh $(UNIT_BINS)
+
+integration: $(BINS)
+	RSCRAPE_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+run: all
+	/usr/bin/python3 tools/supervise.py -b $(BUILD) -c $(CONF)
+
+demo: all
+	/usr/bin/python3 tools/demo.py -b $(BUILD)
+
+bench: all
+	@echo "benchmarks are run by hand: see bench/README.md"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/libexec/rscrape $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(SYSCONFDIR)/rscrape
+	for d in $(DAEMONS); do \
+		if [ -x $(BUILD)/$$d ]; then install -m 0755 $(BUILD)/$$d $(DESTDIR)$(PREFIX)/libexec/rscrape/$$d; fi; \
+	done
+	install -m 0755 $(BUILD)/rscrapectl $(DESTDIR)$(PREFIX)/bin/rscrapectl
+	@# never overwrite an operator's configuration
+	[ -e $(DESTDIR)$(SYSCONFDIR)/rscrape/rscrape.conf ] || \
+		install -m 0640 etc/rscrape.conf $(DESTDIR)$(SYSCONFDIR)/rscrape/rscrape.conf
+
+uninstall:
+	rm -f $(foreach d,$(DAEMONS),$(DESTDIR)$(PREFIX)/libexec/rscrape/$(d)) \
+		$(DESTDIR)$(PREFIX)/bin/rscrapectl
+	-rmdir $(DESTDIR)$(PREFIX)/libexec/rscrape 2>/dev/null
+
+clean:
+	rm -rf build

@@ -1,0 +1,190 @@
+/*
+ * daemon.c — see daemon.h.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/daemon.h"
+#include "lib/log.h"
+#include "lib/notify.h"
+
+uint64_t
+daemon_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+daemon_fmt_time(int64_t ms, char *buf, size_t len)
+{
+	time_t		 t = (time_t)(ms / 1000);
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+usage(const char *name)
+{
+	fprintf(stderr, "usage: %s [-tvVh] [-c file]\n"
+	    "  -c file  configuration file (default %s)\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -v       more logging (repeat for more)\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       this help\n", name, config_default_path());
+}
+
+static void
+daemon_cron(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	(void)fd;
+	(void)what;
+	notify_watchdog();
+	if (d->ops->cron)
+		d->ops->cron(d);
+}
+
+static void
+daemon_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("stop took longer than %d ms, exiting", d->ops->stop_grace_ms ?
+	    d->ops->stop_grace_ms : 5000);
+	daemon_exit(d);
+}
+
+static void
+daemon_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon	*d = arg;
+	struct timeval	 tv;
+	int		 grace = d->ops->stop_grace_ms ? d->ops->stop_grace_ms :
+			    5000;
+
+	(void)what;
+	if (d->stopping) {
+		if (sig == SIGINT)	/* second ^C: now */
+			daemon_exit(d);
+		return;
+	}
+	d->stopping = 1;
+	log_info("received %s, stopping", sig == SIGTERM ? "SIGTERM" :
+	    "SIGINT");
+	notify_stopping();
+	tv.tv_sec = grace / 1000;
+	tv.tv_usec = (grace % 1000) * 1000;
+	d->ev_grace = evtimer_new(d->base, daemon_grace, d);
+	evtimer_add(d->ev_grace, &tv);
+	if (d->ops->stop)
+		d->ops->stop(d);
+	else
+		daemon_exit(d);
+}
+
+void
+daemon_ready(struct daemon *d)
+{
+	log_info("ready");
+	notify_ready();
+	(void)d;
+}
+
+void
+daemon_exit(struct daemon *d)
+{
+	event_base_loopbreak(d->base);
+}
+
+int
+daemon_main(int argc, char **argv, const struct daemon_ops *ops)
+{
+	struct daemon	 d;
+	struct timeval	 tv;
+	const char	*conf = NULL;
+	char		 err[1024];
+	int		 ch, check = 0, cron_ms;
+
+	memset(&d, 0, sizeof(d));
+	d.ops = ops;
+	while ((ch = getopt(argc, argv, "c:tvVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			d.verbose++;
+			break;
+		case 'V':
+			printf("%s %s\n", ops->name, RSCRAPE_VERSION);
+			return 0;
+		case 'h':
+			usage(ops->name);
+			return 0;
+		default:
+			usage(ops->name);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(ops->name);
+		return 2;
+	}
+	log_init(ops->name, d.verbose);
+	if (config_load(&d.cf, conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (check) {
+		fprintf(stderr, "%s: configuration OK: %s\n", ops->name,
+		    d.cf.path);
+		config_free(&d.cf);
+		return 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	d.started_ms = daemon_now_ms();
+	d.ev_term = evsignal_new(d.base, SIGTERM, daemon_signal, &d);
+	d.ev_int = evsignal_new(d.base, SIGINT, daemon_signal, &d);
+	evsignal_add(d.ev_term, NULL);
+	evsignal_add(d.ev_int, NULL);
+
+	if (ops->init(&d) == -1)
+		fatalx("initialisation failed");
+
+	cron_ms = ops->cron_ms ? ops->cron_ms : 1000;
+	tv.tv_sec = cron_ms / 1000;
+	tv.tv_usec = (cron_ms % 1000) * 1000;
+	d.ev_cron = event_new(d.base, -1, EV_PERSIST, daemon_cron, &d);
+	evtimer_add(d.ev_cron, &tv);
+
+	event_base_dispatch(d.base);
+
+	if (ops->fini)
+		ops->fini(&d);
+	event_free(d.ev_cron);
+	event_free(d.ev_term);
+	event_free(d.ev_int);
+	if (d.ev_grace)
+		event_free(d.ev_grace);
+	event_base_free(d.base);
+	config_free(&d.cf);
+	log_info("exiting");
+	return d.exit_code;
+}

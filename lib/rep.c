@@ -1,0 +1,163 @@
+/*
+ * rep.c — the serving side of bridge.h: a rep0 socket whose NNG_OPT_RECVFD
+ * is a libevent read event. Requests are drained without blocking and
+ * answered on the loop thread, so handlers may use SQLite freely.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "lib/bridge.h"
+#include "lib/log.h"
+
+struct rep_server {
+	nng_socket		 sock;
+	struct event		*ev;
+	const struct rep_route	*routes;
+	void			*arg;
+};
+
+int
+rep_error(struct rep_ctx *ctx, const char *code, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	ctx->err_code = code;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err_msg, sizeof(ctx->err_msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+char *
+rep_dispatch(const struct rep_route *routes, void *arg, const void *buf,
+    size_t len, size_t *outlen)
+{
+	struct proto_request	 req;
+	struct rep_ctx		 ctx;
+	const struct rep_route	*r;
+	const char		*err;
+	char			*out;
+
+	if (proto_request_parse(buf, len, &req, &err) == -1) {
+		/* rejected before any handler sees it */
+		log_warnx("request %s: %s", req.id, err);
+		out = proto_reply_err_encode(req.id, PROTO_E_BAD_REQUEST, err,
+		    outlen);
+		proto_request_free(&req);
+		return out;
+	}
+	for (r = routes; r->type != NULL; r++)
+		if (strcmp(r->type, req.type) == 0)
+			break;
+	if (r->type == NULL) {
+		log_warnx("request %s: unknown type \"%.64s\"", req.id, req.type);
+		out = proto_reply_err_encode(req.id, PROTO_E_UNKNOWN_TYPE,
+		    "unknown message type", outlen);
+		proto_request_free(&req);
+		return out;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.req = &req;
+	log_debug("request %s: %s", req.id, req.type);
+	if (r->fn(&ctx, arg) == 0) {
+		out = proto_reply_ok_encode(req.id, ctx.reply, outlen);
+	} else {
+		if (ctx.err_code == NULL)
+			log_panic("request %s: %s failed without an error code",
+			    req.id, req.type);
+		if (strcmp(ctx.err_code, PROTO_E_INTERNAL) == 0)
+			log_warnx("request %s: %s: %s", req.id, req.type,
+			    ctx.err_msg);
+		else
+			log_debug("request %s: %s: %s: %s", req.id, req.type,
+			    ctx.err_code, ctx.err_msg);
+		out = proto_reply_err_encode(req.id, ctx.err_code, ctx.err_msg,
+		    outlen);
+	}
+	cJSON_Delete(ctx.reply);
+	proto_request_free(&req);
+	return out;
+}
+
+static void
+rep_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct rep_server	*s = arg;
+	nng_msg			*msg;
+	char			*out;
+	size_t			 outlen;
+	int			 rv, n;
+
+	(void)fd;
+	(void)what;
+	/* bounded per wake so that timers and other events still run */
+	for (n = 0; n < 256; n++) {
+		rv = nng_recvmsg(s->sock, &msg, NNG_FLAG_NONBLOCK);
+		if (rv == NNG_EAGAIN)
+			return;
+		if (rv != 0) {
+			log_warnx("%s: recv: %s", __func__, nng_strerror(rv));
+			return;
+		}
+		out = rep_dispatch(s->routes, s->arg, nng_msg_body(msg),
+		    nng_msg_len(msg), &outlen);
+		nng_msg_clear(msg);
+		if (out != NULL && nng_msg_append(msg, out, outlen) == 0) {
+			/* rep0 send never blocks for long: the peer may be gone */
+			if ((rv = nng_sendmsg(s->sock, msg,
+			    NNG_FLAG_NONBLOCK)) != 0) {
+				log_debug("%s: send: %s", __func__,
+				    nng_strerror(rv));
+				nng_msg_free(msg);
+			}
+		} else
+			nng_msg_free(msg);
+		cJSON_free(out);
+	}
+}
+
+struct rep_server *
+rep_listen(struct event_base *base, const char *url,
+    const struct rep_route *routes, void *arg, const char **errp)
+{
+	struct rep_server	*s;
+	int			 rv, fd;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		*errp = "out of memory";
+		return NULL;
+	}
+	s->routes = routes;
+	s->arg = arg;
+	if ((rv = nng_rep0_open(&s->sock)) != 0)
+		goto fail;
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, 64 << 20);
+	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 1024);
+	if ((rv = nng_listen(s->sock, url, NULL, 0)) != 0)
+		goto fail;
+	if ((rv = nng_socket_get_int(s->sock, NNG_OPT_RECVFD, &fd)) != 0)
+		goto fail;
+	s->ev = event_new(base, fd, EV_READ | EV_PERSIST, rep_readable, s);
+	event_add(s->ev, NULL);
+	return s;
+fail:
+	*errp = nng_strerror(rv);
+	nng_close(s->sock);
+	free(s);
+	return NULL;
+}
+
+void
+rep_close(struct rep_server *s)
+{
+	if (s == NULL)
+		return;
+	event_free(s->ev);
+	nng_close(s->sock);
+	free(s);
+}

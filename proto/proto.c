@@ -1,0 +1,415 @@
+/*
+ * proto.c — envelopes, events, ids and strict field access for the wire
+ * documented in proto.h.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+#include <uuid/uuid.h>
+
+#include "proto/proto.h"
+
+void
+proto_new_reqid(char out[PROTO_REQID_MAX + 1])
+{
+	unsigned char	 b[8];
+	size_t		 i;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		memset(b, 0, sizeof(b));
+	for (i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static int
+reqid_valid(const char *s)
+{
+	size_t	 n = strlen(s), i;
+
+	if (n == 0 || n > PROTO_REQID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isgraph((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static char *
+encode(cJSON *root, size_t *lenp)
+{
+	char	*s = cJSON_PrintUnformatted(root);
+
+	if (s != NULL && lenp != NULL)
+		*lenp = strlen(s);
+	return s;
+}
+
+char *
+proto_request_encode(const char *reqid, const char *type, const cJSON *body,
+    size_t *lenp)
+{
+	cJSON	*root = cJSON_CreateObject();
+	cJSON	*b;
+	char	*s;
+
+	cJSON_AddNumberToObject(root, "v", PROTO_VERSION);
+	cJSON_AddStringToObject(root, "id", reqid);
+	cJSON_AddStringToObject(root, "type", type);
+	b = body ? cJSON_Duplicate(body, 1) : cJSON_CreateObject();
+	cJSON_AddItemToObject(root, "body", b);
+	s = encode(root, lenp);
+	cJSON_Delete(root);
+	return s;
+}
+
+char *
+proto_reply_ok_encode(const char *reqid, const cJSON *body, size_t *lenp)
+{
+	cJSON	*root = cJSON_CreateObject();
+	cJSON	*b;
+	char	*s;
+
+	cJSON_AddNumberToObject(root, "v", PROTO_VERSION);
+	cJSON_AddStringToObject(root, "id", reqid);
+	cJSON_AddBoolToObject(root, "ok", 1);
+	b = body ? cJSON_Duplicate(body, 1) : cJSON_CreateObject();
+	cJSON_AddItemToObject(root, "body", b);
+	s = encode(root, lenp);
+	cJSON_Delete(root);
+	return s;
+}
+
+char *
+proto_reply_err_encode(const char *reqid, const char *code,
+    const char *message, size_t *lenp)
+{
+	cJSON	*root = cJSON_CreateObject();
+	cJSON	*e;
+	char	*s;
+
+	cJSON_AddNumberToObject(root, "v", PROTO_VERSION);
+	cJSON_AddStringToObject(root, "id", reqid);
+	cJSON_AddBoolToObject(root, "ok", 0);
+	e = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", message ? message : "");
+	s = encode(root, lenp);
+	cJSON_Delete(root);
+	return s;
+}
+
+/* Common envelope checks: v, id; every key must be in allowed. */
+static int
+envelope_check(cJSON *root, const char *const *allowed, char *id,
+    const char **errp)
+{
+	cJSON		*it, *v, *jid;
+	const char	*const *a;
+
+	if (!cJSON_IsObject(root)) {
+		*errp = "envelope is not a JSON object";
+		return -1;
+	}
+	cJSON_ArrayForEach(it, root) {
+		for (a = allowed; *a; a++)
+			if (strcmp(*a, it->string) == 0)
+				break;
+		if (*a == NULL) {
+			*errp = "unknown key in envelope";
+			return -1;
+		}
+	}
+	jid = cJSON_GetObjectItemCaseSensitive(root, "id");
+	if (!cJSON_IsString(jid) || !reqid_valid(jid->valuestring)) {
+		*errp = "envelope id missing or invalid";
+		return -1;
+	}
+	snprintf(id, PROTO_REQID_MAX + 1, "%s", jid->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(root, "v");
+	if (!cJSON_IsNumber(v) || v->valuedouble != PROTO_VERSION) {
+		*errp = "unsupported envelope version";
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_request_parse(const void *buf, size_t len, struct proto_request *req,
+    const char **errp)
+{
+	static const char *const allowed[] = { "v", "id", "type", "body", NULL };
+	cJSON	*t, *b;
+
+	memset(req, 0, sizeof(*req));
+	snprintf(req->id, sizeof(req->id), "-");
+	if ((req->root = cJSON_ParseWithLength(buf, len)) == NULL) {
+		*errp = "envelope is not valid JSON";
+		return -1;
+	}
+	if (envelope_check(req->root, allowed, req->id, errp) == -1)
+		return -1;
+	t = cJSON_GetObjectItemCaseSensitive(req->root, "type");
+	b = cJSON_GetObjectItemCaseSensitive(req->root, "body");
+	if (!cJSON_IsString(t) || *t->valuestring == '\0') {
+		*errp = "envelope type missing";
+		return -1;
+	}
+	if (!cJSON_IsObject(b)) {
+		*errp = "envelope body missing or not an object";
+		return -1;
+	}
+	req->type = t->valuestring;
+	req->body = b;
+	return 0;
+}
+
+void
+proto_request_free(struct proto_request *req)
+{
+	cJSON_Delete(req->root);
+	memset(req, 0, sizeof(*req));
+}
+
+int
+proto_reply_parse(const void *buf, size_t len, struct proto_reply *rep,
+    const char **errp)
+{
+	static const char *const allowed[] = { "v", "id", "ok", "body", "error",
+	    NULL };
+	cJSON	*ok, *e, *c, *m;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((rep->root = cJSON_ParseWithLength(buf, len)) == NULL) {
+		*errp = "reply is not valid JSON";
+		return -1;
+	}
+	if (envelope_check(rep->root, allowed, rep->id, errp) == -1)
+		return -1;
+	ok = cJSON_GetObjectItemCaseSensitive(rep->root, "ok");
+	if (!cJSON_IsBool(ok)) {
+		*errp = "reply ok missing";
+		return -1;
+	}
+	rep->ok = cJSON_IsTrue(ok);
+	if (rep->ok) {
+		rep->body = cJSON_GetObjectItemCaseSensitive(rep->root, "body");
+		if (!cJSON_IsObject(rep->body)) {
+			*errp = "reply body missing";
+			return -1;
+		}
+		return 0;
+	}
+	e = cJSON_GetObjectItemCaseSensitive(rep->root, "error");
+	c = cJSON_GetObjectItemCaseSensitive(e, "code");
+	m = cJSON_GetObjectItemCaseSensitive(e, "message");
+	if (!cJSON_IsString(c) || !cJSON_IsString(m)) {
+		*errp = "reply error malformed";
+		return -1;
+	}
+	rep->err_code = c->valuestring;
+	rep->err_message = m->valuestring;
+	return 0;
+}
+
+void
+proto_reply_free(struct proto_reply *rep)
+{
+	cJSON_Delete(rep->root);
+	memset(rep, 0, sizeof(*rep));
+}
+
+char *
+proto_event_encode(const char *topic, const cJSON *body, size_t *lenp)
+{
+	char	*json, *out;
+	size_t	 n;
+
+	if ((json = cJSON_PrintUnformatted(body)) == NULL)
+		return NULL;
+	n = strlen(topic) + 1 + strlen(json);
+	if ((out = malloc(n + 1)) != NULL) {
+		snprintf(out, n + 1, "%s %s", topic, json);
+		if (lenp)
+			*lenp = n;
+	}
+	cJSON_free(json);
+	return out;
+}
+
+int
+proto_event_parse(const void *buf, size_t len, char *topic, size_t topiclen,
+    cJSON **bodyp)
+{
+	const char	*p = buf, *sp;
+
+	*bodyp = NULL;
+	if ((sp = memchr(p, ' ', len)) == NULL || (size_t)(sp - p) >= topiclen)
+		return -1;
+	memcpy(topic, p, (size_t)(sp - p));
+	topic[sp - p] = '\0';
+	*bodyp = cJSON_ParseWithLength(sp + 1, len - (size_t)(sp - p) - 1);
+	if (!cJSON_IsObject(*bodyp)) {
+		cJSON_Delete(*bodyp);
+		*bodyp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_id_parse(const char *in, const char *prefix, char out[37])
+{
+	size_t	 pl = strlen(prefix);
+	uuid_t	 u;
+
+	if (in == NULL)
+		return -1;
+	if (strncmp(in, prefix, pl) == 0)
+		in += pl;
+	if (strlen(in) != 36 || uuid_parse(in, u) != 0)
+		return -1;
+	uuid_unparse_lower(u, out);
+	return 0;
+}
+
+void
+proto_id_format(const char *prefix, const char *uuid, char *out,
+    size_t outlen)
+{
+	snprintf(out, outlen, "%s%s", prefix, uuid);
+}
+
+void
+proto_uuid_new(char out[37])
+{
+	uuid_t	 u;
+
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, out);
+}
+
+void
+proto_default_urls(const char *runtime_dir, char *rep, size_t replen,
+    char *pub, size_t publen)
+{
+	snprintf(rep, replen, "ipc://%s/%s", runtime_dir, PROTO_REP_SOCK);
+	snprintf(pub, publen, "ipc://%s/%s", runtime_dir, PROTO_PUB_SOCK);
+}
+
+/* strict field access */
+
+static const char *
+field_err(const char *key, const char *what)
+{
+	static __thread char buf[160];
+
+	snprintf(buf, sizeof(buf), "field \"%s\" %s", key, what);
+	return buf;
+}
+
+int
+proto_get_str(const cJSON *obj, const char *key, int required,
+    const char **out, const char **errp)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = NULL;
+	if (it == NULL || cJSON_IsNull(it)) {
+		if (required) {
+			*errp = field_err(key, "is required");
+			return -1;
+		}
+		return 0;
+	}
+	if (!cJSON_IsString(it)) {
+		*errp = field_err(key, "must be a string");
+		return -1;
+	}
+	*out = it->valuestring;
+	return 0;
+}
+
+int
+proto_get_int(const cJSON *obj, const char *key, int required, int64_t *out,
+    const char **errp)
+{
+	const cJSON	*it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	double		 d;
+
+	if (it == NULL || cJSON_IsNull(it)) {
+		if (required) {
+			*errp = field_err(key, "is required");
+			return -1;
+		}
+		return 0;
+	}
+	d = it->valuedouble;
+	if (!cJSON_IsNumber(it) || d != floor(d) || fabs(d) > 9007199254740992.0) {
+		*errp = field_err(key, "must be an integer");
+		return -1;
+	}
+	*out = (int64_t)d;
+	return 0;
+}
+
+int
+proto_get_bool(const cJSON *obj, const char *key, int required, int *out,
+    const char **errp)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (it == NULL || cJSON_IsNull(it)) {
+		if (required) {
+			*errp = field_err(key, "is required");
+			return -1;
+		}
+		return 0;
+	}
+	if (!cJSON_IsBool(it)) {
+		*errp = field_err(key, "must be a boolean");
+		return -1;
+	}
+	*out = cJSON_IsTrue(it);
+	return 0;
+}
+
+static int
+get_typed(const cJSON *obj, const char *key, int required, cJSON **out,
+    const char **errp, int want_array)
+{
+	cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = NULL;
+	if (it == NULL || cJSON_IsNull(it)) {
+		if (required) {
+			*errp = field_err(key, "is required");
+			return -1;
+		}
+		return 0;
+	}
+	if (want_array ? !cJSON_IsArray(it) : !cJSON_IsObject(it)) {
+		*errp = field_err(key, want_array ? "must be an array" :
+		    "must be an object");
+		return -1;
+	}
+	*out = it;
+	return 0;
+}
+
+int
+proto_get_obj(const cJSON *obj, const char *key, int required, cJSON **out,
+    const char **errp)
+{
+	return get_typed(obj, key, required, out, errp, 0);
+}
+
+int
+proto_get_arr(const cJSON *obj, const char *key, int required, cJSON **out,
+    const char **errp)
+{
+	return get_typed(obj, key, required, out, errp, 1);
+}

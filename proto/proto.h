@@ -1,0 +1,324 @@
+/*
+ * proto.h — the one contract between rscrape's processes.
+ *
+ * Every message between httpd, rscrapectl, fetchd, mediad and jobd is named
+ * here, and nowhere else is a wire string written as a literal.
+ *
+ * TRANSPORT
+ *   jobd listens on two nng sockets (addresses: proto_default_urls(), or the
+ *   [jobd] listen / events config keys, e.g. tcp://0.0.0.0:7301):
+ *     rep  ipc://<runtime_dir>/jobd.ipc     requests from everyone else (req0)
+ *     pub  ipc://<runtime_dir>/events.ipc   events to everyone (sub0)
+ *
+ * ENVELOPES (JSON, UTF-8; bodies are not NUL-terminated on the wire)
+ *   request  {"v": 1, "id": "<request id>", "type": "<type>", "body": {...}}
+ *   reply    {"v": 1, "id": "<same id>", "ok": true,  "body": {...}}
+ *            {"v": 1, "id": "<same id>", "ok": false,
+ *             "error": {"code": "<code>", "message": "<text>"}}
+ *   Parsing is strict: v must be PROTO_VERSION, id a string of 1..64
+ *   printable characters, type a string, body an object; any other top-level
+ *   key is an error. A malformed envelope gets a "bad_request" reply (with
+ *   id "-" when none could be read); an unknown type gets "unknown_type".
+ *   The request id appears in every log line about the request.
+ *   64-bit integers and millisecond times travel as JSON numbers and are read
+ *   with valuedouble (exact below 2^53), never valueint.
+ *
+ * ERROR CODES (reply error.code)
+ *   bad_request   envelope or body malformed (missing/mistyped field)
+ *   unknown_type  no handler for the type
+ *   invalid       a field breaks a rule; message names the field
+ *   unauthorized  key.auth: unknown or revoked key
+ *   not_found     no such workspace/job/key/task (or not in that workspace)
+ *   conflict      the state forbids it (cancel of an ended job)
+ *   lease_lost    a worker's lease expired or was handed to another worker
+ *   internal      jobd failed (database error); the request may be retried
+ *
+ * OBJECTS
+ *   job        the public job object, exactly the 16 fields of DESIGN.md §4:
+ *              id ("job_<uuid>"), workspace_id ("ws_<uuid>"), target,
+ *              target_type, mode, config {limit, download_media,
+ *              scrape_comments, plugins}, status, started_at, completed_at,
+ *              duration_seconds, posts_scraped, comments_scraped,
+ *              media_downloaded, error_message, progress, created_at.
+ *   workspace  {id, name, created_at}
+ *   key        {id ("key_<uuid>"), workspace_id, name, prefix ("rp_" and
+ *              the next 8 characters), scopes [..], created_at, last_used_at,
+ *              revoked_at}
+ *   Ids in request bodies may carry their prefix or be bare UUIDs.
+ *
+ * MESSAGES SERVED BY jobd
+ *
+ *   ping            {}                                    (everyone)
+ *     -> {daemon, version, pid, uptime_s, db: "ok"|"error",
+ *         jobs: {pending, running, ...}, workers: [{worker, kind, last_seen_at,
+ *         tasks}]}
+ *
+ *   workspace.create  {name}                              (rscrapectl)
+ *     -> {workspace}                 errors: invalid (name 1..100 chars)
+ *   workspace.list    {}
+ *     -> {workspaces: [workspace...]}
+ *
+ *   key.create  {workspace_id, name?, scopes?: ["read","write","admin"]}
+ *     -> {key, secret: "rp_..."}     the secret is returned only here
+ *        errors: not_found (workspace), invalid (scope)
+ *   key.list    {workspace_id}  -> {keys: [key...]}      errors: not_found
+ *   key.revoke  {key_id}        -> {key}                 errors: not_found
+ *   key.auth    {key_hash: "<sha256 hex of the key>"}    (httpd)
+ *     -> {key_id, workspace_id, scopes: [...]}
+ *        errors: unauthorized (unknown or revoked). Updates last_used_at.
+ *
+ *   job.create  {workspace_id, target, target_type, mode, limit,
+ *                download_media, scrape_comments, plugins: [..]}   (httpd)
+ *     Fields already normalised and validated by the caller; jobd checks
+ *     them again (invalid) and the workspace (not_found).
+ *     -> {job}
+ *   job.get     {workspace_id, job_id}        -> {job}   errors: not_found
+ *   job.list    {workspace_id, status?, limit, offset}
+ *     -> {jobs: [job...], total, has_more}    newest first
+ *   job.cancel  {workspace_id, job_id}        -> {job}
+ *     errors: not_found, conflict (already completed/failed/cancelled)
+ *
+ * THE WORKER PROTOCOL (fetchd, mediad)
+ *   A task is one unit of leased work: one "fetch" task per job, one "media"
+ *   task per media item. Workers pull; jobd never pushes work.
+ *
+ *   task.lease  {worker: "<host:pid>", kind: "fetch"|"media", max?: n}
+ *     -> {tasks: [task...]}   up to max (default 1) tasks, possibly none.
+ *     task = {task_id, lease_id, kind, job_id, attempt, lease_expires_at,
+ *             checkpoint: {} | object from the last heartbeat/report,
+ *             progress: {} | last reported progress,
+ *             job: {target, target_type, mode, config},
+ *             media?: {media_id, url, kind, post_id, ...} (media tasks)}
+ *     Leasing the first task of a pending job makes the job running.
+ *     A lease lasts lease_seconds ([jobd] lease_seconds, default 30).
+ *
+ *   task.heartbeat {task_id, lease_id, progress?: {...}, checkpoint?: {...}}
+ *     -> {lease_expires_at, cancelled: bool}
+ *     Extends the lease; stores progress/checkpoint. errors: lease_lost.
+ *     cancelled true: the job was cancelled; stop and task.finish.
+ *
+ *   task.report {task_id, lease_id, batch: "<worker batch id>",
+ *                posts?: [post...], comments?: [comment...],
+ *                media?: [media...], progress?: {...}, checkpoint?: {...}}
+ *     -> {posts_new, comments_new, media_new, posts_scraped,
+ *         comments_scraped, media_downloaded}
+ *     Idempotent: posts are keyed (job, fullname), comments (job, fullname),
+ *     media (job, post fullname, index); a batch delivered twice adds
+ *     nothing. Progress/checkpoint are stored in the same transaction, so a
+ *     re-leased task resumes from the state that matches what is stored.
+ *     post    = {id: "t3_..", subreddit, author, title, created_utc, score,
+ *               num_comments, url, permalink, selftext, post_type, raw: {..}}
+ *     comment = {id: "t1_..", post_id, parent_id, depth, author, body, score,
+ *               created_utc, deleted: bool, removed: bool, raw: {..}}
+ *     media   = {post_id, index, kind, url, audio_url?, extra?: {..}}
+ *     errors: lease_lost, bad_request.
+ *
+ *   task.finish {task_id, lease_id, progress?: {...}}
+ *     -> {job_status}   the task is done. The job completes when its fetch
+ *     task is done and no media task is outstanding.
+ *   task.fail   {task_id, lease_id, error: "<message>", retry: bool}
+ *     retry false: the job fails with error_message = error.
+ *     retry true: the task goes back to the queue (attempt + 1); after
+ *     PROTO_MAX_ATTEMPTS the job fails.
+ *     -> {job_status}
+ *   task.release {task_id, lease_id}  -> {}
+ *     Hands the lease back at once (SIGTERM); the next lease gets the task
+ *     with its last checkpoint.
+ *
+ *   Lease expiry: jobd's cron returns every task whose lease_expires_at has
+ *   passed to the queue, keeping checkpoint and progress; the next
+ *   task.lease hands it out with attempt + 1 and a new lease_id. Any call
+ *   with the old lease_id gets lease_lost.
+ *
+ * EVENTS (jobd pub socket)
+ *   Each message is "<topic> <json>", so a subscriber can filter by topic
+ *   prefix. json = {"v": 1, "seq": n, "epoch": "<jobd start id>", ...}.
+ *   seq grows by one per event within an epoch; a subscriber that sees a
+ *   jump (or a new epoch) has lost events and must re-read state over
+ *   req/rep. Events are hints: the truth is always a request away.
+ *     job.created    {job_id, workspace_id}
+ *     job.progress   {job_id, workspace_id, progress, posts_scraped,
+ *                     comments_scraped, media_downloaded}
+ *     job.status     {job_id, workspace_id, status, error_message}
+ *     job.cancel     {job_id}
+ *     work.available {kind}
+ */
+#ifndef RSCRAPE_PROTO_H
+#define RSCRAPE_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define PROTO_VERSION		1
+#define PROTO_MAX_ATTEMPTS	5
+#define PROTO_REQID_MAX		64
+
+/* message types */
+#define PROTO_PING		"ping"
+#define PROTO_WORKSPACE_CREATE	"workspace.create"
+#define PROTO_WORKSPACE_LIST	"workspace.list"
+#define PROTO_KEY_CREATE	"key.create"
+#define PROTO_KEY_LIST		"key.list"
+#define PROTO_KEY_REVOKE	"key.revoke"
+#define PROTO_KEY_AUTH		"key.auth"
+#define PROTO_JOB_CREATE	"job.create"
+#define PROTO_JOB_GET		"job.get"
+#define PROTO_JOB_LIST		"job.list"
+#define PROTO_JOB_CANCEL	"job.cancel"
+#define PROTO_TASK_LEASE	"task.lease"
+#define PROTO_TASK_HEARTBEAT	"task.heartbeat"
+#define PROTO_TASK_REPORT	"task.report"
+#define PROTO_TASK_FINISH	"task.finish"
+#define PROTO_TASK_FAIL		"task.fail"
+#define PROTO_TASK_RELEASE	"task.release"
+
+/* error codes */
+#define PROTO_E_BAD_REQUEST	"bad_request"
+#define PROTO_E_UNKNOWN_TYPE	"unknown_type"
+#define PROTO_E_INVALID		"invalid"
+#define PROTO_E_UNAUTHORIZED	"unauthorized"
+#define PROTO_E_NOT_FOUND	"not_found"
+#define PROTO_E_CONFLICT	"conflict"
+#define PROTO_E_LEASE_LOST	"lease_lost"
+#define PROTO_E_INTERNAL	"internal"
+
+/* event topics */
+#define PROTO_EV_JOB_CREATED	"job.created"
+#define PROTO_EV_JOB_PROGRESS	"job.progress"
+#define PROTO_EV_JOB_STATUS	"job.status"
+#define PROTO_EV_JOB_CANCEL	"job.cancel"
+#define PROTO_EV_WORK		"work.available"
+
+/* task kinds */
+#define PROTO_KIND_FETCH	"fetch"
+#define PROTO_KIND_MEDIA	"media"
+
+/* id prefixes */
+#define PROTO_PFX_WORKSPACE	"ws_"
+#define PROTO_PFX_JOB		"job_"
+#define PROTO_PFX_KEY		"key_"
+#define PROTO_PFX_SECRET	"rp_"
+
+/* job statuses */
+#define PROTO_ST_PENDING	"pending"
+#define PROTO_ST_RUNNING	"running"
+#define PROTO_ST_COMPLETED	"completed"
+#define PROTO_ST_FAILED		"failed"
+#define PROTO_ST_CANCELLED	"cancelled"
+
+/* default socket file names under runtime_dir */
+#define PROTO_REP_SOCK		"jobd.ipc"
+#define PROTO_PUB_SOCK		"events.ipc"
+
+/* A parsed request envelope. body is owned by root. */
+struct proto_request {
+	cJSON		*root;
+	char		 id[PROTO_REQID_MAX + 1];
+	const char	*type;
+	cJSON		*body;
+};
+
+/* A parsed reply envelope. */
+struct proto_reply {
+	cJSON		*root;
+	char		 id[PROTO_REQID_MAX + 1];
+	int		 ok;
+	const char	*err_code;	/* when !ok */
+	const char	*err_message;	/* when !ok */
+	cJSON		*body;		/* when ok */
+};
+
+/* proto.c: envelopes */
+void	 proto_new_reqid(char out[PROTO_REQID_MAX + 1]);
+char	*proto_request_encode(const char *reqid, const char *type,
+	    const cJSON *body, size_t *lenp);
+int	 proto_request_parse(const void *buf, size_t len,
+	    struct proto_request *req, const char **errp);
+void	 proto_request_free(struct proto_request *req);
+char	*proto_reply_ok_encode(const char *reqid, const cJSON *body,
+	    size_t *lenp);
+char	*proto_reply_err_encode(const char *reqid, const char *code,
+	    const char *message, size_t *lenp);
+int	 proto_reply_parse(const void *buf, size_t len,
+	    struct proto_reply *rep, const char **errp);
+void	 proto_reply_free(struct proto_reply *rep);
+
+/* events */
+char	*proto_event_encode(const char *topic, const cJSON *body,
+	    size_t *lenp);
+int	 proto_event_parse(const void *buf, size_t len, char *topic,
+	    size_t topiclen, cJSON **bodyp);
+
+/* ids: accept "ws_<uuid>" or "<uuid>"; write the bare lower-case uuid */
+int	 proto_id_parse(const char *in, const char *prefix, char out[37]);
+void	 proto_id_format(const char *prefix, const char *uuid, char *out,
+	    size_t outlen);
+void	 proto_uuid_new(char out[37]);
+
+/* urls */
+void	 proto_default_urls(const char *runtime_dir, char *rep, size_t replen,
+	    char *pub, size_t publen);
+
+/* body helpers: strict field access. Return 0 on success, -1 with *errp. */
+int	 proto_get_str(const cJSON *obj, const char *key, int required,
+	    const char **out, const char **errp);
+int	 proto_get_int(const cJSON *obj, const char *key, int required,
+	    int64_t *out, const char **errp);
+int	 proto_get_bool(const cJSON *obj, const char *key, int required,
+	    int *out, const char **errp);
+int	 proto_get_obj(const cJSON *obj, const char *key, int required,
+	    cJSON **out, const char **errp);
+int	 proto_get_arr(const cJSON *obj, const char *key, int required,
+	    cJSON **out, const char **errp);
+
+/* client stubs: build request bodies (callers never write field names) */
+cJSON	*proto_ping_req(void);
+cJSON	*proto_workspace_create_req(const char *name);
+cJSON	*proto_workspace_list_req(void);
+cJSON	*proto_key_create_req(const char *workspace_id, const char *name,
+	    const char *scopes_csv);
+cJSON	*proto_key_list_req(const char *workspace_id);
+cJSON	*proto_key_revoke_req(const char *key_id);
+cJSON	*proto_key_auth_req(const char *key_hash_hex);
+struct proto_job_spec {
+	const char	*workspace_id;
+	const char	*target;
+	const char	*target_type;
+	const char	*mode;
+	int64_t		 limit;
+	int		 download_media;
+	int		 scrape_comments;
+	const char	*const *plugins;
+	size_t		 nplugins;
+};
+cJSON	*proto_job_create_req(const struct proto_job_spec *spec);
+cJSON	*proto_job_get_req(const char *workspace_id, const char *job_id);
+cJSON	*proto_job_list_req(const char *workspace_id, const char *status,
+	    int64_t limit, int64_t offset);
+cJSON	*proto_job_cancel_req(const char *workspace_id, const char *job_id);
+cJSON	*proto_task_lease_req(const char *worker, const char *kind, int max);
+cJSON	*proto_task_heartbeat_req(int64_t task_id, const char *lease_id,
+	    const cJSON *progress, const cJSON *checkpoint);
+cJSON	*proto_task_report_req(int64_t task_id, const char *lease_id,
+	    const char *batch);
+cJSON	*proto_task_finish_req(int64_t task_id, const char *lease_id,
+	    const cJSON *progress);
+cJSON	*proto_task_fail_req(int64_t task_id, const char *lease_id,
+	    const char *error, int retry);
+cJSON	*proto_task_release_req(int64_t task_id, const char *lease_id);
+
+/*
+ * A synchronous client for tools and tests (rscrapectl): one req socket,
+ * each call waits at most timeout_ms. Never use it on an event loop.
+ */
+struct proto_client;
+struct proto_client *proto_client_open(const char *url, const char **errp);
+void	 proto_client_close(struct proto_client *c);
+/* Takes ownership of body. 0 and *rep filled, or -1 with *errp. */
+int	 proto_client_call(struct proto_client *c, const char *type,
+	    cJSON *body, int timeout_ms, struct proto_reply *rep,
+	    const char **errp);
+
+#endif

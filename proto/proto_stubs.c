@@ -1,0 +1,205 @@
+/*
+ * proto_stubs.c — request bodies built in one place, so that no caller
+ * writes a field name of the wire (see proto.h for each message).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/proto.h"
+
+cJSON *
+proto_ping_req(void)
+{
+	return cJSON_CreateObject();
+}
+
+cJSON *
+proto_workspace_create_req(const char *name)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "name", name);
+	return b;
+}
+
+cJSON *
+proto_workspace_list_req(void)
+{
+	return cJSON_CreateObject();
+}
+
+cJSON *
+proto_key_create_req(const char *workspace_id, const char *name,
+    const char *scopes_csv)
+{
+	cJSON	*b = cJSON_CreateObject();
+	cJSON	*arr;
+	char	*dup, *tok, *save = NULL;
+
+	cJSON_AddStringToObject(b, "workspace_id", workspace_id);
+	if (name)
+		cJSON_AddStringToObject(b, "name", name);
+	if (scopes_csv) {
+		arr = cJSON_AddArrayToObject(b, "scopes");
+		dup = strdup(scopes_csv);
+		for (tok = strtok_r(dup, ",", &save); tok;
+		    tok = strtok_r(NULL, ",", &save))
+			cJSON_AddItemToArray(arr, cJSON_CreateString(tok));
+		free(dup);
+	}
+	return b;
+}
+
+cJSON *
+proto_key_list_req(const char *workspace_id)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "workspace_id", workspace_id);
+	return b;
+}
+
+cJSON *
+proto_key_revoke_req(const char *key_id)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "key_id", key_id);
+	return b;
+}
+
+cJSON *
+proto_key_auth_req(const char *key_hash_hex)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "key_hash", key_hash_hex);
+	return b;
+}
+
+cJSON *
+proto_job_create_req(const struct proto_job_spec *s)
+{
+	cJSON	*b = cJSON_CreateObject();
+	cJSON	*arr;
+	size_t	 i;
+
+	cJSON_AddStringToObject(b, "workspace_id", s->workspace_id);
+	cJSON_AddStringToObject(b, "target", s->target);
+	cJSON_AddStringToObject(b, "target_type", s->target_type);
+	cJSON_AddStringToObject(b, "mode", s->mode);
+	cJSON_AddNumberToObject(b, "limit", (double)s->limit);
+	cJSON_AddBoolToObject(b, "download_media", s->download_media);
+	cJSON_AddBoolToObject(b, "scrape_comments", s->scrape_comments);
+	arr = cJSON_AddArrayToObject(b, "plugins");
+	for (i = 0; i < s->nplugins; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(s->plugins[i]));
+	return b;
+}
+
+cJSON *
+proto_job_get_req(const char *workspace_id, const char *job_id)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "workspace_id", workspace_id);
+	cJSON_AddStringToObject(b, "job_id", job_id);
+	return b;
+}
+
+cJSON *
+proto_job_list_req(const char *workspace_id, const char *status,
+    int64_t limit, int64_t offset)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "workspace_id", workspace_id);
+	if (status)
+		cJSON_AddStringToObject(b, "status", status);
+	cJSON_AddNumberToObject(b, "limit", (double)limit);
+	cJSON_AddNumberToObject(b, "offset", (double)offset);
+	return b;
+}
+
+cJSON *
+proto_job_cancel_req(const char *workspace_id, const char *job_id)
+{
+	return proto_job_get_req(workspace_id, job_id);
+}
+
+cJSON *
+proto_task_lease_req(const char *worker, const char *kind, int max)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "worker", worker);
+	cJSON_AddStringToObject(b, "kind", kind);
+	cJSON_AddNumberToObject(b, "max", max);
+	return b;
+}
+
+static cJSON *
+task_body(int64_t task_id, const char *lease_id)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(b, "task_id", (double)task_id);
+	cJSON_AddStringToObject(b, "lease_id", lease_id);
+	return b;
+}
+
+cJSON *
+proto_task_heartbeat_req(int64_t task_id, const char *lease_id,
+    const cJSON *progress, const cJSON *checkpoint)
+{
+	cJSON *b = task_body(task_id, lease_id);
+
+	if (progress)
+		cJSON_AddItemToObject(b, "progress",
+		    cJSON_Duplicate(progress, 1));
+	if (checkpoint)
+		cJSON_AddItemToObject(b, "checkpoint",
+		    cJSON_Duplicate(checkpoint, 1));
+	return b;
+}
+
+/* The caller adds "posts", "comments", "media", "progress", "checkpoint"
+ * arrays/objects with the proto_report_* helpers below. */
+cJSON *
+proto_task_report_req(int64_t task_id, const char *lease_id,
+    const char *batch)
+{
+	cJSON *b = task_body(task_id, lease_id);
+
+	cJSON_AddStringToObject(b, "batch", batch);
+	return b;
+}
+
+cJSON *
+proto_task_finish_req(int64_t task_id, const char *lease_id,
+    const cJSON *progress)
+{
+	cJSON *b = task_body(task_id, lease_id);
+
+	if (progress)
+		cJSON_AddItemToObject(b, "progress",
+		    cJSON_Duplicate(progress, 1));
+	return b;
+}
+
+cJSON *
+proto_task_fail_req(int64_t task_id, const char *lease_id, const char *error,
+    int retry)
+{
+	cJSON *b = task_body(task_id, lease_id);
+
+	cJSON_AddStringToObject(b, "error", error);
+	cJSON_AddBoolToObject(b, "retry", retry);
+	return b;
+}
+
+cJSON *
+proto_task_release_req(int64_t task_id, const char *lease_id)
+{
+	return task_body(task_id, lease_id);
+}
