@@ -42,6 +42,9 @@ ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 # A daemon's main() lives in <daemon>/<daemon>.c; everything else in the
 # folder goes into an archive that unit tests link against too.
 DAEMONS  := $(foreach d,jobd httpd fetchd mediad,$(if $(wildcard $(d)/$(d).c),$(d)))
+# A folder's archive exists as soon as it holds any .c (unit tests link it
+# even before the daemon's main() lands).
+DAEMON_DIRS := $(foreach d,jobd httpd fetchd mediad,$(if $(wildcard $(d)/*.c),$(d)))
 PROGRAMS := $(DAEMONS) rscrapectl
 
 LIB_SRCS   := $(wildcard lib/*.c) $(wildcard proto/*.c)
@@ -57,14 +60,14 @@ $(BUILD)/lib$(1).a: $$($(1)_OBJS)
 $(BUILD)/$(1): $(BUILD)/obj/$(1)/$(1).o $(BUILD)/lib$(1).a $(BUILD)/librscrape.a
 	$$(CC) $(ALL_LDFLAGS) -o $$@ $$^ $$(ALL_LIBS)
 endef
-$(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+$(foreach d,$(DAEMON_DIRS),$(eval $(call daemon_rules,$(d))))
 
 CTL_SRCS := $(wildcard ctl/*.c)
 CTL_OBJS := $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-DAEMON_LIBS := $(foreach d,$(DAEMONS),$(BUILD)/lib$(d).a)
+DAEMON_LIBS := $(foreach d,$(DAEMON_DIRS),$(BUILD)/lib$(d).a)
 
 BINS := $(PROGRAMS:%=$(BUILD)/%)
 
