@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Debian builds libinih with INI_HANDLER_LINENO: handlers get the line */
+#define INI_HANDLER_LINENO 1
 #include <ini.h>
 
 #include "lib/config.h"
@@ -188,7 +190,9 @@ config_default_path(void)
 			*slash = '\0';
 			if (up == 0)
 				continue;
-			snprintf(path, sizeof(path), "%s/etc/rscrape.conf", exe);
+			if (snprintf(path, sizeof(path), "%s/etc/rscrape.conf",
+			    exe) >= (int)sizeof(path))
+				break;
 			if (access(path, R_OK) == 0 &&
 			    strstr(exe, "/libexec") == NULL)
 				return path;
