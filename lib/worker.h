@@ -1,0 +1,104 @@
+/*
+ * worker.h — the skeleton shared by fetchd and mediad (the worker protocol
+ * of proto/proto.h), on top of daemon.h. A worker daemon differs from the
+ * other only in the callbacks it passes here.
+ *
+ * What the skeleton does:
+ *   - leases tasks of one kind (task.lease) while it holds fewer than its
+ *     capacity; backs off while there is no work or jobd is away, and
+ *     leases again at once on a work.available event;
+ *   - keeps every held lease alive with a heartbeat timer (progress
+ *     travels with it); a heartbeat answered cancelled, a job.cancel event
+ *     or a lease_lost error stops the task within about a second;
+ *   - sends the daemon's results as task.report batches, one at a time per
+ *     task and in order (a checkpoint stored by jobd must never run ahead
+ *     of the records it vouches for), retrying a batch under the same
+ *     batch id while jobd is unreachable;
+ *   - SIGTERM: stops every task, lets queued reports land, hands the
+ *     leases back with task.release and then exits the loop.
+ *
+ * The daemon supplies:
+ *   start(t)       begin work on a new task; -1: the task is failed at once.
+ *   stop(t, why)   stop all work on t now and free t->priv; the skeleton
+ *                  then ends the task the protocol's way (finish for a
+ *                  cancelled job, release at shutdown, nothing when the
+ *                  lease is lost). t must not be used after stop returns.
+ * and, while working, calls worker_task_report(), then exactly one of
+ * worker_task_finish() / worker_task_fail() (after which t is the
+ * skeleton's: no callback about it reaches the daemon again).
+ */
+#ifndef RSCRAPE_WORKER_H
+#define RSCRAPE_WORKER_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "lib/daemon.h"
+
+struct worker;
+
+enum worker_stop {
+	WORKER_STOP_CANCELLED,	/* the job was cancelled */
+	WORKER_STOP_SHUTDOWN,	/* SIGTERM: the lease is handed back */
+	WORKER_STOP_LOST	/* the lease expired or went to another worker */
+};
+
+struct worker_task {
+	struct worker	*w;
+	int64_t		 task_id;
+	char		 lease_id[96];
+	char		 job_id[64];	/* as leased ("job_<uuid>") */
+	int64_t		 attempt;
+	/* borrowed from the leased task object; live as long as t */
+	const cJSON	*job;		/* {target, target_type, mode, config} */
+	const cJSON	*checkpoint;	/* {} on a first lease */
+	const cJSON	*progress;	/* last stored progress, {} at first */
+	const cJSON	*media;		/* media tasks only, else NULL */
+	void		*priv;		/* the daemon's state for t */
+};
+
+struct worker_ops {
+	const char	*kind;		/* PROTO_KIND_FETCH or PROTO_KIND_MEDIA */
+	int		 capacity;	/* tasks held at once */
+	int		(*start)(struct worker_task *t, void *arg);
+	void		(*stop)(struct worker_task *t, enum worker_stop why,
+			    void *arg);
+	void		*arg;
+};
+
+/* Called once a batch is stored; body is jobd's reply (borrowed). */
+typedef void	(*worker_report_cb)(struct worker_task *t, const cJSON *body,
+		    void *arg);
+
+/* After the daemon's loop exists (its init): connects and starts leasing. */
+struct worker	*worker_new(struct daemon *d, const struct worker_ops *ops);
+void		 worker_free(struct worker *w);
+/* SIGTERM: stop, flush, release, then daemon_exit(). */
+void		 worker_shutdown(struct worker *w);
+/* "host:pid" */
+const char	*worker_name(const struct worker *w);
+struct daemon	*worker_daemon(const struct worker *w);
+int		 worker_held(const struct worker *w);
+
+/*
+ * Queue one batch (any of the arrays and objects may be NULL; all are
+ * taken over). progress and checkpoint are stored by jobd together with
+ * the records. cb (may be NULL) runs when jobd has stored the batch.
+ * Returns the number of batches now queued or in flight for t.
+ */
+int		 worker_task_report(struct worker_task *t, cJSON *posts,
+		    cJSON *comments, cJSON *media, cJSON *progress,
+		    cJSON *checkpoint, worker_report_cb cb, void *arg);
+/* batches queued or in flight */
+int		 worker_task_backlog(const struct worker_task *t);
+/* The progress sent with the next heartbeats (taken over). */
+void		 worker_task_set_progress(struct worker_task *t,
+		    cJSON *progress);
+/* Done: once queued batches are stored, task.finish (progress taken). */
+void		 worker_task_finish(struct worker_task *t, cJSON *progress);
+/* Failed: task.fail with error as the job's error_message when !retry. */
+void		 worker_task_fail(struct worker_task *t, const char *error,
+		    int retry);
+
+#endif
