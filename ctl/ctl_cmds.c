@@ -263,8 +263,6 @@ ctl_cmd_key(struct ctl *c, int argc, char **argv)
 {
 	if (argc < 1)
 		return usage_error("key: expected create, list or revoke");
-	if ((c->scopes || c->key_name) && strcmp(argv[0], "create") != 0)
-		return usage_error("--scopes and --name go with key create");
 	if (strcmp(argv[0], "create") == 0) {
 		if (argc != 2)
 			return usage_error("usage: key create WORKSPACE_ID "

@@ -111,6 +111,12 @@ main(int argc, char **argv)
 		    "rscrapectl -h)\n", cmd);
 		return CTL_EXIT_USAGE;
 	}
+	if ((c.scopes != NULL || c.key_name != NULL) && (strcmp(cmd, "key") != 0 ||
+	    argc < 2 || strcmp(argv[1], "create") != 0)) {
+		fprintf(stderr, "rscrapectl: --scopes and --name go with key "
+		    "create (see rscrapectl -h)\n");
+		return CTL_EXIT_USAGE;
+	}
 	if (config_load(&c.cf, c.conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "rscrapectl: %s\n", err);
 		config_free(&c.cf);
