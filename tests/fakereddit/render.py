@@ -22,8 +22,15 @@ def _slug(title):
     return out.strip("_")[:50] or "post"
 
 
+_plinks = {}
+
+
 def permalink(p):
-    return "/r/%s/comments/%s/%s/" % (p.sub.name, p.sid, _slug(p.title))
+    got = _plinks.get(p)
+    if got is None:
+        got = _plinks[p] = "/r/%s/comments/%s/%s/" % (p.sub.name, p.sid,
+                                                      _slug(p.title))
+    return got
 
 
 def md_html(text):
@@ -226,7 +233,7 @@ def _gallery_meta(base, it):
 
 def post(p, base, store, in_comments_page=False):
     T = templates()
-    d = copy.deepcopy(T.t3)
+    d = dict(T.t3)      # nested template values are replaced, never mutated
     sub = p.sub
     sid = p.sid
     d.update({
@@ -324,7 +331,7 @@ def _comment_common(d, c, base, store):
 
 
 def comment_tree(c, depth, replies, base, store):
-    d = copy.deepcopy(templates().t1_tree)
+    d = dict(templates().t1_tree)
     _comment_common(d, c, base, store)
     d["depth"] = depth
     d["replies"] = replies
@@ -332,7 +339,7 @@ def comment_tree(c, depth, replies, base, store):
 
 
 def comment_stream(c, base, store):
-    d = copy.deepcopy(templates().t1_stream)
+    d = dict(templates().t1_stream)
     _comment_common(d, c, base, store)
     p = c.post
     d.update({

@@ -448,9 +448,9 @@ class Builder:
         targets = [p for p in sub.posts] or mine
         for i in range(spec.get("comments", 0)):
             p = r.choice(targets)
+            t = r.randint(min(p.created + 10, base), base)
             c = st.add_comment(p, None, u.name, "User comment %d by %s"
-                               % (i, u.name), created=max(p.created + 10,
-                                                          base - 1000 + i))
+                               % (i, u.name), created=t)
             c.ups = r.randint(1, 40)
         st.touch(sub)
 

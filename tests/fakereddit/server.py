@@ -221,6 +221,16 @@ def too_many(srv, retry_after):
     return html_reply(429, page, [("Retry-After", str(retry_after))])
 
 
+BLOCKED_PAGE = (
+    "<!doctype html><html><head><title>Blocked</title></head><body>"
+    "<h1>whoa there, pardner!</h1><p>Your request has been blocked due to a "
+    "network policy.</p><p>Try logging in or creating an account to get back "
+    "to browsing. If you're running a script or application, please register "
+    "or sign in with your developer credentials and make sure your "
+    "User-Agent is not empty and is something unique and descriptive.</p>"
+    "</body></html>")
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "snooserv"
@@ -410,7 +420,7 @@ class Handler(BaseHTTPRequestHandler):
         if cfg.require_ua and (len(ua) < 7 or ua.startswith(
                 ("curl/", "python-requests", "Java"))):
             srv.count("blocked_ua")
-            return too_many(srv, srv.cfg.retry_after)
+            return html_reply(403, BLOCKED_PAGE)
         auth = self.headers.get("Authorization") or ""
         client = None
         if auth[:7].lower() == "bearer ":
@@ -467,7 +477,8 @@ def parse_args(argv):
                     help="rate-limit window in seconds (aligned to multiples)")
     ap.add_argument("--retry-after", type=int, default=1)
     ap.add_argument("--require-ua", action="store_true",
-                    help="429 for missing or generic User-Agents")
+                    help="403 'blocked' page for missing or generic "
+                    "User-Agents")
     ap.add_argument("--horizon", type=int, default=None,
                     help="items reachable per listing (default 1000)")
     ap.add_argument("--morechildren-cap", type=int, default=100)

@@ -21,7 +21,19 @@ COMMENT_SORTS = ("confidence", "top", "new", "controversial", "old",
 MAX_DEPTH = 10
 
 
+_b36 = {}
+
+
 def b36(n):
+    got = _b36.get(n)
+    if got is None:
+        got = _b36_make(n)
+        if len(_b36) < 1000000:
+            _b36[n] = got
+    return got
+
+
+def _b36_make(n):
     s = ""
     while True:
         n, r = divmod(n, 36)

@@ -561,3 +561,62 @@ def test_faults(fake, api):
     fake.faults([], expire_tokens=False)
     requests.delete(fake.base + "/_fake/faults")
     assert api.get("/r/fakesub/about").status_code == 200
+
+
+def test_user_listings_match_truth(fake, api):
+    truth = fake.truth(user="fakeuser", limit=1000)
+    names, after = [], None
+    while True:
+        d = api.get("/user/fakeuser/submitted", limit=100, sort="new",
+                    after=after).json()["data"]
+        names += [c["data"]["name"] for c in d["children"]]
+        assert all(c["kind"] == "t3" and c["data"]["author"] == "fakeuser"
+                   for c in d["children"])
+        after = d["after"]
+        if not after:
+            break
+    assert len(names) == truth["posts"] == truth["posts_total"]
+    got, after = 0, None
+    while True:
+        d = api.get("/user/fakeuser/comments", limit=100,
+                    after=after).json()["data"]
+        got += len(d["children"])
+        assert all(c["kind"] == "t1" and c["data"]["link_title"]
+                   for c in d["children"])
+        after = d["after"]
+        if not after:
+            break
+    assert got == truth["comments"]
+    d = api.get("/user/fakeuser/overview", limit=100).json()["data"]
+    assert {c["kind"] for c in d["children"]} == {"t1", "t3"}
+    assert api.get("/user/nosuchuser/submitted").status_code == 404
+
+
+def test_delay_and_expire_faults(fake, api):
+    fake.faults([{"path": "^/r/fakesub/about", "action": "expire",
+                  "times": 1},
+                 {"path": "^/r/fakesub/new", "action": "delay",
+                  "seconds": 0.3, "times": 1}])
+    r = api.get("/r/fakesub/about")
+    assert r.status_code == 401 and "invalid_token" in \
+        r.headers["WWW-Authenticate"]
+    assert api.get("/r/fakesub/about").status_code == 200
+    r = api.get("/r/fakesub/new", limit=1)
+    assert r.status_code == 200 and r.elapsed.total_seconds() >= 0.3
+    fake.reset()
+
+
+def test_cli_options_and_user_agent():
+    rule = json.dumps({"path": "^/r/", "action": "status", "status": 502,
+                       "times": 1})
+    with FakeReddit("small", args=["--fault", rule, "--require-ua",
+                                   "--token-ttl", "60"]) as f:
+        c = Client(f)
+        tok = c.s.post(f.base + "/api/v1/access_token",
+                       auth=("fake-client-id", "fake-client-secret"),
+                       data={"grant_type": "client_credentials"}).json()
+        assert tok["expires_in"] == 60
+        assert c.get("/r/fakesub/about").status_code == 502
+        assert c.get("/r/fakesub/about").status_code == 200
+        c.s.headers["User-Agent"] = "python-requests/2.28"
+        assert c.get("/r/fakesub/about").status_code == 403
