@@ -151,8 +151,8 @@ cf_handler(void *user, const char *section, const char *name,
 	if (name == NULL)	/* section header alone */
 		return 1;
 	if (!cf_section_known(section)) {
-		snprintf(ps->err, ps->errlen, "%s:%d: [%s]: unknown section",
-		    ps->cf->path, lineno, section);
+		snprintf(ps->err, ps->errlen, "%s:%d: [%s] %s: unknown section",
+		    ps->cf->path, lineno, section, name);
 		ps->failed = 1;
 		return 0;
 	}
