@@ -127,6 +127,8 @@ def subreddit(srv, parts, args, raw, public):
     name = parts[0]
     sub = st.sub(name)
     rest = parts[1:]
+    if sub is None and "+" in name and (not rest or rest[0] in LISTING_SORTS):
+        sub = st.multi(name.split("+"))
     if rest[:1] == ["about"]:
         srv.count("about")
         if sub is None:
@@ -251,7 +253,7 @@ def morechildren(srv, args, raw):
     try:
         if overlap and srv.cfg.morechildren_lock:
             from .server import too_many
-            return too_many(srv, 1)
+            return too_many(srv, srv.cfg.retry_after)
         if srv.cfg.morechildren_delay > 0:
             time.sleep(srv.cfg.morechildren_delay)
         link = args.get("link_id", "")

@@ -309,6 +309,23 @@ class Store:
         self._lcache[key] = (sub.version, items, index)
         return items, index
 
+    def multi(self, names):
+        """/r/a+b+c: a listing over several subreddits (None if any is
+        missing; unavailable ones make the whole request fail)."""
+        subs = [self.sub(n) for n in names]
+        if not subs or any(s is None for s in subs):
+            return None
+        bad = [s for s in subs if s.state != "public"]
+        if bad:
+            return bad[0]
+        m = Sub("+".join(s.name for s in subs))
+        m.posts = sorted((p for s in subs for p in s.posts),
+                         key=lambda p: p.id)
+        m.comments = sorted((c for s in subs for c in s.comments),
+                            key=lambda c: c.id)
+        m.version = ("multi", tuple(s.version for s in subs))
+        return m
+
     def sub_comment_stream(self, sub):
         key = ("subc", sub.name)
         got = self._lcache.get(key)

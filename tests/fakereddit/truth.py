@@ -168,6 +168,10 @@ def sub_truth(srv, sub, limit, detail=False):
     out["archive_total"] = len(sub.posts) + len(sub.archive_only)
     out["archive_only"] = len(sub.archive_only)
     out["comment_stream"] = len(st.sub_comment_stream(sub)[0])
+    if detail:
+        out["listing_unreachable"] = sorted(
+            p.fullname for p in sub.posts if p.id not in union)
+        out["archive_only_ids"] = [p.fullname for p in sub.archive_only]
     return out
 
 

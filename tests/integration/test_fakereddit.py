@@ -620,3 +620,32 @@ def test_cli_options_and_user_agent():
         assert c.get("/r/fakesub/about").status_code == 200
         c.s.headers["User-Agent"] = "python-requests/2.28"
         assert c.get("/r/fakesub/about").status_code == 403
+
+
+def test_multi_subreddit_listing(api):
+    a = api.get("/r/fakesub/new", limit=100).json()["data"]["children"]
+    b = api.get("/r/livesub/new", limit=100).json()["data"]["children"]
+    m = api.get("/r/fakesub+livesub/new", limit=100).json()["data"]
+    ids = [int(c["data"]["id"], 36) for c in m["children"]]
+    want = sorted((int(c["data"]["id"], 36) for c in a + b), reverse=True)
+    assert ids == want[:100]
+
+
+def test_live_generator(fake, api):
+    import time
+    start = fake._call("GET", "/_fake/live/gensub")
+    assert start["posts"] == 0
+    fake.live("gensub", rate={"posts_per_min": 1200,
+                              "comments_per_min": 2400})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        st = fake._call("GET", "/_fake/live/gensub")
+        if st["posts"] >= 5 and st["comments"] >= 5:
+            break
+        time.sleep(0.05)        # poll interval, bounded by the deadline
+    fake.live("gensub", stop=True)
+    assert st["posts"] >= 5 and st["comments"] >= 5
+    items = fake.items(sub="gensub")
+    d = api.get("/r/gensub/new", limit=100).json()["data"]
+    assert [c["data"]["name"] for c in d["children"]][::-1] == \
+        items["posts"][-len(d["children"]):]
