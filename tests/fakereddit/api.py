@@ -360,6 +360,17 @@ def media(srv, path, rawq, q):
     if spec is None:
         spec = st.media_files.get(path)
         key = path
+    if spec is None and path.startswith("/media/gen/"):
+        # /media/gen/<name>.<jpeg|png|gif|mp4>?bytes=N: any number of
+        # distinct real files, for benchmarks
+        name, _, ext = path[len("/media/gen/"):].rpartition(".")
+        if ext in ("jpeg", "jpg", "png", "gif", "mp4") and name:
+            try:
+                size = max(64, min(64 << 20, int(q.get("bytes", 100000))))
+            except ValueError:
+                size = 100000
+            spec = {"kind": ext, "key": "gen/" + name, "size": size}
+            key = "%s?bytes=%d" % (path, size)
     if spec is None and path.startswith("/gallery/"):
         return _html(200, M.html_page("Gallery " + path[9:]))
     if spec is None and path.startswith("/media/v/") and path.count("/") == 3:

@@ -9,6 +9,7 @@ them with -c copy) and get a trailing top-level `free` box with the payload.
 
 import hashlib
 import os
+import random
 import struct
 import zlib
 
@@ -20,12 +21,7 @@ _mp4 = {}
 
 def _payload(key, size):
     """size bytes of key-derived pseudo-random data."""
-    out = bytearray()
-    h = hashlib.sha256(key.encode()).digest()
-    while len(out) < size:
-        out += h
-        h = hashlib.sha256(h).digest()
-    return bytes(out[:size])
+    return random.Random("payload/" + key).randbytes(size)
 
 
 def _sizefor(key, lo=2000, hi=12000):
@@ -82,8 +78,8 @@ def png(key, size=None):
     rows = b"".join(b"\x00" + bytes(v[:3]) * w for _ in range(h))
     out = b"\x89PNG\r\n\x1a\n"
     out += _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    pay = _payload(key, max(16, size - 120)).hex().encode()[:max(16, size - 120)]
-    out += _png_chunk(b"tEXt", b"Comment\x00" + pay)
+    pay = _payload(key, max(16, size - 120))
+    out += _png_chunk(b"tEXt", b"Comment\x00" + pay.replace(b"\x00", b"-"))
     out += _png_chunk(b"IDAT", zlib.compress(rows))
     out += _png_chunk(b"IEND", b"")
     return out

@@ -134,6 +134,7 @@ class Builder:
         self.store.seed = self.seed
         self.oversized = spec.get("oversized_bytes", oversized_bytes)
         self.mid_n = 0
+        self.media_size = None
 
     def rng(self, *parts):
         return random.Random("%s/%s" % (self.seed, "/".join(map(str, parts))))
@@ -184,8 +185,12 @@ class Builder:
                    for i in range(spec.get("authors", 20))]
         kinds = []
         mode = spec.get("media", False)
+        self.media_size = spec.get("media_size")
         if mode == "all":
             kinds = list(MEDIA_ALL)
+        elif mode == "images":
+            kinds = ["image_jpeg" if i % 2 == 0 else "image_png"
+                     for i in range(n)]
         elif mode == "some":
             kinds = [MEDIA_SOME[i % len(MEDIA_SOME)] for i in range(n)]
             r.shuffle(kinds)
@@ -239,6 +244,8 @@ class Builder:
 
         def img(ext, key=None, path=None, behavior="ok", size=None):
             mid = self.mid(r)
+            if size is None and self.media_size:
+                size = r.randint(*self.media_size)
             key = key or "img/" + mid
             path = path or "/media/i/%s.%s" % (mid, ext)
             spec = {"kind": ext, "key": key, "behavior": behavior}

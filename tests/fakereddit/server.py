@@ -103,6 +103,7 @@ class Server:
         self.mc_inflight = 0
         self.requests = []                   # recent (method, path, status)
         self.bytes_cache = {}
+        self.cache_bytes = 0
         self.live_threads = {}
 
     # -- media bytes ------------------------------------------------------
@@ -127,8 +128,12 @@ class Server:
         else:
             b = M.make(kind, "%s/%s" % (self.seed, spec["key"]),
                        spec.get("size"))
-        if len(self.bytes_cache) < 20000:
+        with self.lock:
+            if self.cache_bytes + len(b) > 256 << 20:
+                self.bytes_cache.clear()
+                self.cache_bytes = 0
             self.bytes_cache[ck] = b
+            self.cache_bytes += len(b)
         return b
 
     # -- tokens and rate limit ------------------------------------------
@@ -481,6 +486,8 @@ def parse_args(argv):
                     "User-Agents")
     ap.add_argument("--horizon", type=int, default=None,
                     help="items reachable per listing (default 1000)")
+    ap.add_argument("--oversized-bytes", type=int, default=None,
+                    help="size of the oversized media file (default 3 MiB)")
     ap.add_argument("--morechildren-cap", type=int, default=100)
     ap.add_argument("--morechildren-delay", type=float, default=0.02,
                     help="seconds each morechildren call holds the lock")
@@ -497,6 +504,8 @@ def main(argv=None):
     spec = dict(load_spec(ns.scenario))
     if ns.horizon is not None:
         spec["horizon"] = ns.horizon
+    if ns.oversized_bytes is not None:
+        spec["oversized_bytes"] = ns.oversized_bytes
     srv = Server(Config(ns), spec, ns.seed if ns.seed is not None
                  else spec.get("seed", 1))
     for f in ns.fault:

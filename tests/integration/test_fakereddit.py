@@ -649,3 +649,35 @@ def test_live_generator(fake, api):
     d = api.get("/r/gensub/new", limit=100).json()["data"]
     assert [c["data"]["name"] for c in d["children"]][::-1] == \
         items["posts"][-len(d["children"]):]
+
+
+def test_generated_files_and_clean_shutdown():
+    import hashlib
+    f = FakeReddit("media", args=["--oversized-bytes", "1500000"]).start()
+    try:
+        a = requests.get(f.base + "/media/gen/a1.png", params={"bytes": 60000})
+        b = requests.get(f.base + "/media/gen/a2.png", params={"bytes": 60000})
+        again = requests.get(f.base + "/media/gen/a1.png",
+                             params={"bytes": 60000})
+        assert a.content.startswith(b"\x89PNG\r\n\x1a\n")
+        assert abs(len(a.content) - 60000) < 1000
+        assert a.content != b.content and a.content == again.content
+        truth = f.truth(sub="mediasub", detail=True)
+        big = [it for it in truth["media"]["list"]
+               if "max_bytes" in it.get("reason", "")][0]
+        r = requests.get(big["url"])
+        assert len(r.content) == int(r.headers["Content-Length"]) == 1500000
+        assert r.content.startswith(b"\xff\xd8\xff")
+        same = [it for it in truth["media"]["list"]
+                if it.get("sha256") and it["type"] == "image"]
+        shas = [it["sha256"] for it in same]
+        urls = [it["url"] for it in same]
+        # one URL shared by two posts, and one content at two URLs
+        assert len(urls) - len(set(urls)) == 1
+        assert len(shas) - len(set(shas)) == 2
+        assert hashlib.sha256(requests.get(urls[0]).content).hexdigest() == \
+            shas[0]
+    finally:
+        f.proc.terminate()
+        assert f.proc.wait(10) == 0
+        f.stop()
