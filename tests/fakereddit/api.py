@@ -179,7 +179,7 @@ def user(srv, parts, args, raw):
         if u.state == "suspended":
             return _reply({"kind": "t2", "data": {"is_suspended": True,
                                                   "name": u.name}}, raw=raw)
-        return _reply({"kind": "t2", "data": R.user_about(u)}, raw=raw)
+        return _reply({"kind": "t2", "data": R.user_about(u, srv.base)}, raw=raw)
     if what not in ("overview", "submitted", "comments") or len(parts) > 2:
         return not_found()
     srv.count("user_listing")

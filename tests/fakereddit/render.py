@@ -166,7 +166,7 @@ def _apply_media(d, p, base):
             gi = {"caption": it.get("caption", ""), "media_id": it["mid"],
                   "is_deleted": False, "id": 911209100 + i}
             if it.get("outbound_url"):
-                gi["outbound_url"] = it["outbound_url"]
+                gi["outbound_url"] = base + it["outbound_url"]
             items.append(gi)
             meta[it["mid"]] = _gallery_meta(base, it)
         d["gallery_data"] = {"items": items}
@@ -182,11 +182,11 @@ def _apply_media(d, p, base):
         d["preview"] = _image_preview(base, pv, 718, 404,
                                       _gif_variants(base, pv, 718, 404))
         rvp = copy.deepcopy(g["preview"].get("reddit_video_preview") or {})
-        rvp.update({"fallback_url": "%s/media/v/%s/DASH_360.mp4" % (
-            base, m["iid"].lower()), "dash_url": "%s/media/v/%s/DASHPlaylist.mpd"
-            % (base, m["iid"].lower()), "hls_url":
-            "%s/media/v/%s/HLSPlaylist.m3u8" % (base, m["iid"].lower()),
-            "is_gif": True})
+        v = "%s/media/v/%s" % (base, m["iid"])
+        rvp.update({"fallback_url": v + "/DASH_360.mp4",
+                    "scrubber_media_url": v + "/DASH_96.mp4",
+                    "dash_url": v + "/DASHPlaylist.mpd",
+                    "hls_url": v + "/HLSPlaylist.m3u8", "is_gif": True})
         d["preview"]["reddit_video_preview"] = rvp
         d["thumbnail"] = d["preview"]["images"][0]["resolutions"][0]["url"]
     elif typ == "link":
@@ -400,9 +400,13 @@ def sub_about(s, base):
     return d
 
 
-def user_about(u):
+AVATAR = "/media/static/avatar_default_6.png"
+
+
+def user_about(u, base):
     T = templates()
     d = copy.deepcopy(T.t2)
+    d["icon_img"] = d["subreddit"]["icon_img"] = base + AVATAR
     karma = len(u.posts) + len(u.comments)
     d.update({
         "name": u.name, "id": b36(u.uid), "created": float(u.created),

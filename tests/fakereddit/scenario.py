@@ -147,6 +147,8 @@ class Builder:
     def build(self):
         st = self.store
         users = self.spec.get("users", [])
+        st.media_files["/media/static/avatar_default_6.png"] = {
+            "kind": "png", "key": "static/avatar"}
         if self.spec.get("errors", True):
             for name, state in ERROR_SUBS.items():
                 st.add_sub(name, state=state, created=st.now - 900 * 86400)
@@ -302,7 +304,9 @@ class Builder:
                 it = {"mid": mid, "ext": ext, "e": e, "status": status,
                       "caption": "item %d" % (j + 1)}
                 if j == 1:
-                    it["outbound_url"] = "https://example.com/item"
+                    it["outbound_url"] = "/ext/outbound-%s.html" % mid
+                    files[it["outbound_url"]] = {"kind": "html",
+                                                 "title": "Outbound " + mid}
                 items.append(it)
             p.media = {"type": "gallery", "items": items}
         elif kind == "gifv":
@@ -314,6 +318,14 @@ class Builder:
             pv = "/media/extpreview/%s.gif" % iid
             files[pv] = {"kind": "gif", "key": "ep/" + iid}
             files[pv + "?format=mp4"] = {"kind": "mp4", "key": "epmp4/" + iid}
+            # Reddit's own transcode of the external GIF
+            v = "/media/v/" + iid
+            files[v + "/DASH_360.mp4"] = {"kind": "mp4", "key": "rvp/" + iid}
+            files[v + "/DASH_96.mp4"] = {"kind": "mp4", "key": "rvps/" + iid}
+            files[v + "/DASHPlaylist.mpd"] = {"kind": "mpd",
+                                              "video": "DASH_360.mp4"}
+            files[v + "/HLSPlaylist.m3u8"] = {"kind": "m3u8",
+                                              "video": "DASH_360.mp4"}
             p.media = {"type": "gifv", "iid": iid}
         elif kind == "link":
             n = self.mid(r)[:6]

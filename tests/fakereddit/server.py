@@ -460,6 +460,13 @@ class Handler(BaseHTTPRequestHandler):
         return rep
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return                  # clients hanging up is normal here
+        super().handle_error(request, client_address)
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="fakereddit",
                                  description="Fake Reddit API for tests")
@@ -511,7 +518,7 @@ def main(argv=None):
     for f in ns.fault:
         srv.faults.append(Fault(json.loads(f)))
     Handler.srv = srv
-    httpd = ThreadingHTTPServer((ns.host, ns.port), Handler)
+    httpd = QuietServer((ns.host, ns.port), Handler)
     httpd.daemon_threads = True
     httpd.verbose = ns.verbose
     host, port = httpd.server_address[:2]

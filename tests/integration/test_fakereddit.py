@@ -681,3 +681,38 @@ def test_generated_files_and_clean_shutdown():
         f.proc.terminate()
         assert f.proc.wait(10) == 0
         f.stop()
+
+
+def _strings(o):
+    if isinstance(o, str):
+        yield o
+    elif isinstance(o, dict):
+        for v in o.values():
+            yield from _strings(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from _strings(v)
+
+
+def test_every_url_points_at_the_fake(fake, api):
+    import re
+    pages = ["/r/mediasub/new", "/r/fakesub/new", "/r/fakesub/comments",
+             "/user/fakeuser/about", "/r/fakesub/about",
+             "/user/fakeuser/overview"]
+    docs = [api.get(p, limit=100).json() for p in pages]
+    pid = next(c["data"]["id"] for c in docs[1]["data"]["children"]
+               if c["data"]["num_comments"])
+    docs.append(api.get("/comments/" + pid).json())
+    urls = set()
+    for d in docs:
+        for s in _strings(d):
+            urls.update(re.findall(r"https?://[^\s\"\)\]]+", s))
+    assert urls and all(u.startswith(fake.base + "/") for u in urls)
+    failing = {it["url"] for it in fake.truth(sub="mediasub", detail=True)
+               ["media"]["list"] if it["expect"] == "failed"}
+    for u in sorted(urls):
+        if u in failing or "/media/" not in u and "/ext/" not in u:
+            continue
+        r = requests.get(u, stream=True)
+        assert r.status_code == 200, u
+        r.close()
