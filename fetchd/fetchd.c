@@ -1,0 +1,103 @@
+/*
+ * fetchd — leases fetch tasks from jobd and scrapes Reddit for them.
+ * Everything generic (leases, heartbeats, reports, cancel, SIGTERM) is the
+ * worker skeleton's (lib/worker.c); fetchd adds the Reddit client and the
+ * scrape modes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetchd/fetchd.h"
+#include "lib/log.h"
+#include "proto/proto.h"
+
+#define FETCHD_CAPACITY	4	/* jobs at once; they share one rate budget */
+#define J_MODE		"mode"	/* task.job field */
+
+static const struct fetchd_mode *const modes[] = {
+	&fetchd_mode_full,
+	NULL
+};
+
+static struct fetchd fetchd;
+
+/* every mode's per-task state begins with its mode */
+struct fetchd_task_head {
+	const struct fetchd_mode *mode;
+};
+
+static int
+fetchd_start(struct worker_task *t, void *arg)
+{
+	struct fetchd	*f = arg;
+	const char	*mode = NULL;
+	char		 msg[128];
+	size_t		 i;
+
+	proto_get_str(t->job, J_MODE, 0, &mode, NULL);
+	if (mode == NULL)
+		mode = PROTO_MODE_FULL;
+	for (i = 0; modes[i] != NULL; i++)
+		if (strcmp(modes[i]->name, mode) == 0)
+			return modes[i]->start(f, t);
+	snprintf(msg, sizeof(msg), "%.32s mode is not supported by this "
+	    "fetchd", mode);
+	worker_task_fail(t, msg, 0);
+	return 0;
+}
+
+static void
+fetchd_stop(struct worker_task *t, enum worker_stop why, void *arg)
+{
+	struct fetchd_task_head *h = t->priv;
+
+	if (h != NULL)
+		h->mode->stop(arg, t, why);
+}
+
+static const struct worker_ops fetchd_worker = {
+	PROTO_KIND_FETCH, FETCHD_CAPACITY, fetchd_start, fetchd_stop, &fetchd
+};
+
+static int
+fetchd_init(struct daemon *d)
+{
+	fetchd.d = d;
+	d->priv = &fetchd;
+	if ((fetchd.rc = rd_client_new(d->base, &d->cf)) == NULL) {
+		log_warnx("cannot set up libcurl");
+		return -1;
+	}
+	if ((fetchd.w = worker_new(d, &fetchd_worker)) == NULL)
+		return -1;
+	daemon_ready(d);
+	return 0;
+}
+
+static void
+fetchd_stop_daemon(struct daemon *d)
+{
+	worker_shutdown(((struct fetchd *)d->priv)->w);
+}
+
+static void
+fetchd_fini(struct daemon *d)
+{
+	struct fetchd	*f = d->priv;
+
+	worker_free(f->w);
+	rd_client_free(f->rc);
+}
+
+static const struct daemon_ops fetchd_ops = {
+	.name = "fetchd",
+	.init = fetchd_init,
+	.stop = fetchd_stop_daemon,
+	.fini = fetchd_fini,
+};
+
+int
+main(int argc, char **argv)
+{
+	return daemon_main(argc, argv, &fetchd_ops);
+}

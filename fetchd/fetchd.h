@@ -1,0 +1,138 @@
+/*
+ * fetchd.h — fetchd's own parts: the Reddit client (fetchd_reddit.c), its
+ * rate governor (fetchd_rate.c), retries (fetchd_retry.c) and the scrape
+ * modes (fetchd_full.c; history and monitor plug in beside it through
+ * struct fetchd_mode). The pure JSON layer is fetchd_parse.h.
+ */
+#ifndef RSCRAPE_FETCHD_H
+#define RSCRAPE_FETCHD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+
+#include "lib/config.h"
+#include "lib/curlev.h"
+#include "lib/worker.h"
+
+/* job fields (proto.h: task.job) until proto names them */
+#ifndef PROTO_TARGET_USER
+#define PROTO_TARGET_SUBREDDIT	"subreddit"
+#define PROTO_TARGET_USER	"user"
+#define PROTO_MODE_FULL		"full"
+#define PROTO_MODE_HISTORY	"history"
+#define PROTO_MODE_MONITOR	"monitor"
+#endif
+
+/* ------------------------------------------------------------------ */
+/* the rate governor (fetchd_rate.c)                                   */
+
+/*
+ * Reddit counts requests per OAuth client in fixed windows and says how
+ * many are left in X-Ratelimit-Remaining and when the window ends in
+ * X-Ratelimit-Reset. The governor spreads what is left over the time left
+ * (never faster than requests_per_minute), waits for the reset when
+ * nothing is left, and counts requests itself when the headers are absent.
+ * Times are seconds on a monotonic clock.
+ */
+struct rd_rate {
+	double		 min_interval;	/* 60 / requests_per_minute */
+	double		 remaining;	/* < 0: unknown */
+	double		 used;
+	double		 reset_at;	/* window end; 0: unknown */
+	double		 last_start;	/* of the last request, 0: none */
+	double		 blocked_until;	/* after a 429 */
+	int64_t		 spent;		/* requests started, ever */
+};
+
+void	 rate_init(struct rd_rate *r, int64_t requests_per_minute);
+/* Seconds to wait before the next request may start (0: now). */
+double	 rate_wait(const struct rd_rate *r, double now, int inflight);
+void	 rate_spend(struct rd_rate *r, double now);
+/* The three header values (NULL when absent) of one answer. */
+void	 rate_update(struct rd_rate *r, double now, const char *remaining,
+	    const char *reset, const char *used);
+/* A 429: nothing starts before now + seconds. */
+void	 rate_block(struct rd_rate *r, double now, double seconds);
+double	 rate_now(void);
+
+/* ------------------------------------------------------------------ */
+/* retries (fetchd_retry.c)                                             */
+
+#define RD_MAX_RETRIES		4	/* 5 attempts in all */
+#define RD_MAX_429		20	/* 429s survived per request */
+
+enum rd_outcome {
+	RD_DONE,	/* an answer to hand to the caller (any status) */
+	RD_RETRY,	/* transient: try again after a back-off */
+	RD_REAUTH,	/* 401 with a token: renew it, try once more */
+	RD_WAIT		/* 429: wait for Retry-After / the reset */
+};
+
+/* What to do with one finished attempt. json: the body parsed (or NULL). */
+enum rd_outcome retry_classify(const struct curlev_req *cr, int want_json,
+	    int have_json, int have_token);
+/* back-off before attempt n+1 (n ≥ 1), seconds, with jitter */
+double	 retry_backoff(int n);
+/* "timeout after 30.0 s", "HTTP 503", "truncated or invalid JSON (...)" */
+void	 retry_describe(const struct curlev_req *cr, int have_json,
+	    char *buf, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* the Reddit client (fetchd_reddit.c)                                  */
+
+struct rd_client;
+struct rd_req;
+
+#define RD_F_MORECHILDREN	0x01	/* at most one in flight per client */
+#define RD_F_RAW		0x02	/* 2xx need not be JSON */
+
+struct rd_result {
+	long		 status;	/* 0: no HTTP answer */
+	const char	*body;		/* NUL-terminated; "" when none */
+	size_t		 len;
+	cJSON		*json;		/* 2xx parsed body; set to NULL to keep */
+	const char	*location;	/* of a 30x, or NULL */
+	int		 failed;	/* retries exhausted: error says why */
+	char		 error[512];	/* names the request and the answer */
+	int		 attempts;
+};
+
+typedef void	(*rd_done_cb)(struct rd_result *res, void *arg);
+
+struct rd_client *rd_client_new(struct event_base *base,
+		    const struct rs_config *cf);
+void		 rd_client_free(struct rd_client *c);
+/* path: "/r/x/new"; query: "limit=100&after=t3_x" or NULL. */
+struct rd_req	*rd_get(struct rd_client *c, const char *path,
+		    const char *query, int flags, rd_done_cb cb, void *arg);
+/* form: "api_type=json&link_id=..." (already url-encoded) */
+struct rd_req	*rd_post(struct rd_client *c, const char *path,
+		    const char *form, int flags, rd_done_cb cb, void *arg);
+/* Forget a request; its callback is never called. NULL is fine. */
+void		 rd_cancel(struct rd_req *q);
+/* API requests answered so far (tokens not counted) */
+int64_t		 rd_client_requests(const struct rd_client *c);
+
+/* ------------------------------------------------------------------ */
+/* the daemon and its modes                                             */
+
+struct fetchd {
+	struct daemon	*d;
+	struct worker	*w;
+	struct rd_client *rc;
+};
+
+/* A scrape mode: start work on a leased task, stop it at once. */
+struct fetchd_mode {
+	const char	*name;		/* PROTO_MODE_* */
+	int		(*start)(struct fetchd *f, struct worker_task *t);
+	void		(*stop)(struct fetchd *f, struct worker_task *t,
+			    enum worker_stop why);
+};
+
+extern const struct fetchd_mode fetchd_mode_full;
+
+#endif

@@ -1,0 +1,845 @@
+/*
+ * fetchd_full.c — full mode: the newest `limit` posts of a subreddit (or a
+ * user's submissions), each with its whole comment tree, or for a user
+ * their own comments.
+ *
+ * The job is streamed, never held: a listing page of posts is reported as
+ * soon as it is in, comment trees are worked on FULL_ACTIVE posts at a
+ * time, and every answer's records leave in the next task.report. The
+ * next listing page is asked for only when fewer than FULL_PREFETCH listed
+ * posts wait for their trees, and nothing new is asked of Reddit while
+ * more than FULL_BACKLOG batches wait for jobd, so memory stays flat
+ * whatever the job's size.
+ *
+ * Requests are the least DESIGN.md §5 allows: one page per 100 posts
+ * (limit=100), one tree per post with comments (limit=500, the largest
+ * page Reddit serves to ordinary accounts; PRAW's 2048 is clamped to it),
+ * the `more` ids of a post pooled into /api/morechildren calls of up to
+ * 100 (rd_thread, fetchd_tree.c), one call per continue-thread stub.
+ *
+ * Checkpoint (travels with the batches, so it never runs ahead of them):
+ *   {about: true, after: "t3_x" | null, listed: n, exhausted: bool,
+ *    pending: ["t3_a", ...], c_after: "t1_x" | null, c_exhausted: bool}
+ * pending holds the listed posts whose trees are not complete yet; a
+ * re-leased task lists on from `after` and fetches those trees again
+ * (comments already stored are deduplicated by jobd), instead of starting
+ * over.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetchd/fetchd.h"
+#include "fetchd/fetchd_parse.h"
+#include "lib/log.h"
+#include "proto/proto.h"
+
+#define FULL_ACTIVE	4	/* comment trees worked on at once */
+#define FULL_CONTINUES	2	/* continue fetches in flight per tree */
+#define FULL_BACKLOG	6	/* batches waiting for jobd before we pause */
+#define FULL_PREFETCH	10	/* list on when fewer posts wait */
+#define FULL_PAGE	100	/* Reddit's largest listing page */
+#define FULL_TREE_QUERY	"limit=500"
+
+/* job, progress and checkpoint fields */
+#define J_TARGET	"target"
+#define J_TARGET_TYPE	"target_type"
+#define J_CONFIG	"config"
+#define J_LIMIT		"limit"
+#define J_MEDIA		"download_media"
+#define J_COMMENTS	"scrape_comments"
+#define R_POSTS		"posts_scraped"
+#define R_COMMENTS	"comments_scraped"
+#define R_MEDIA_NEW	"media_new"
+#define P_POSTS		"posts"
+#define P_COMMENTS	"comments"
+#define P_MEDIA		"media"
+#define P_PHASE		"phase"
+#define P_EXHAUSTED	"listing_exhausted"
+#define P_REQUESTS	"requests"
+#define C_ABOUT		"about"
+#define C_AFTER		"after"
+#define C_LISTED	"listed"
+#define C_EXHAUSTED	"exhausted"
+#define C_PENDING	"pending"
+#define C_CAFTER	"c_after"
+#define C_CEXHAUSTED	"c_exhausted"
+
+struct full_job;
+
+struct cont {
+	struct tree	*tw;
+	struct rd_req	*q;
+	char		 parent[RD_FULLNAME_MAX + 1];
+};
+
+/* one post's comment tree being fetched */
+struct tree {
+	TAILQ_ENTRY(tree) entry;
+	struct full_job	*j;
+	struct rd_thread *th;
+	char		 post[RD_FULLNAME_MAX + 1];
+	struct rd_req	*tree_q, *mc_q;
+	struct cont	 conts[FULL_CONTINUES];
+	int		 tree_done;
+};
+
+struct pending {
+	char		 id[RD_FULLNAME_MAX + 1];
+	int		 started;
+};
+
+struct full_job {
+	const struct fetchd_mode *mode;		/* first: see fetchd.c */
+	struct fetchd	*f;
+	struct worker_task *t;
+	char		 target[128];
+	int		 user, want_media, want_comments;
+	int64_t		 limit;
+	int		 about_ok;
+	struct rd_req	*about_q, *list_q, *ucom_q;
+	char		 after[RD_FULLNAME_MAX + 1];
+	int		 exhausted;
+	int64_t		 listed;
+	char		 c_after[RD_FULLNAME_MAX + 1];
+	int		 c_exhausted;
+	struct pending	*pend;
+	size_t		 npend, pendcap;
+	TAILQ_HEAD(, tree) trees;
+	int		 ntrees;
+	/* the next batch */
+	cJSON		*out_posts, *out_comments, *out_media;
+	int		 dirty;
+	/* counts for progress */
+	int64_t		 posts, comments, media, requests;
+	int		 ended;
+	int		 in_pump;
+};
+
+static void	full_pump(struct full_job *j);
+
+/* ---------------------------------------------------------------- */
+/* small helpers                                                      */
+
+static int
+name_ok(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return 0;
+	return n > 0 && n < 64;
+}
+
+static const char *
+bare(const char *fullname)
+{
+	const char	*u = strchr(fullname, '_');
+
+	return u ? u + 1 : fullname;
+}
+
+static cJSON *
+out_array(cJSON **a)
+{
+	if (*a == NULL && (*a = cJSON_CreateArray()) == NULL)
+		fatalx("out of memory");
+	return *a;
+}
+
+static void
+pending_add(struct full_job *j, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < j->npend; i++)
+		if (strcmp(j->pend[i].id, id) == 0)
+			return;
+	if (j->npend == j->pendcap) {
+		j->pendcap = j->pendcap ? j->pendcap * 2 : 128;
+		if ((j->pend = reallocarray(j->pend, j->pendcap,
+		    sizeof(*j->pend))) == NULL)
+			fatalx("out of memory");
+	}
+	snprintf(j->pend[j->npend].id, sizeof(j->pend[0].id), "%s", id);
+	j->pend[j->npend++].started = 0;
+}
+
+static void
+pending_remove(struct full_job *j, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < j->npend; i++)
+		if (strcmp(j->pend[i].id, id) == 0) {
+			memmove(&j->pend[i], &j->pend[i + 1],
+			    (j->npend - i - 1) * sizeof(*j->pend));
+			j->npend--;
+			return;
+		}
+}
+
+static size_t
+pending_unstarted(const struct full_job *j)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < j->npend; i++)
+		n += !j->pend[i].started;
+	return n;
+}
+
+static int
+listing_done(const struct full_job *j)
+{
+	return j->exhausted || j->listed >= j->limit;
+}
+
+static const char *
+full_phase(const struct full_job *j)
+{
+	if (j->ended)
+		return j->media > 0 && j->want_media ? "media" : "done";
+	if (!j->about_ok || (!listing_done(j) && j->npend == 0))
+		return "listing";
+	return "comments";
+}
+
+static cJSON *
+full_progress(const struct full_job *j)
+{
+	cJSON	*p = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(p, P_POSTS, (double)j->posts);
+	cJSON_AddNumberToObject(p, P_COMMENTS, (double)j->comments);
+	cJSON_AddNumberToObject(p, P_MEDIA, (double)j->media);
+	cJSON_AddStringToObject(p, P_PHASE, full_phase(j));
+	cJSON_AddBoolToObject(p, P_EXHAUSTED, j->exhausted);
+	cJSON_AddNumberToObject(p, P_REQUESTS, (double)j->requests);
+	return p;
+}
+
+static cJSON *
+full_checkpoint(const struct full_job *j)
+{
+	cJSON	*c = cJSON_CreateObject(), *a;
+	size_t	 i;
+
+	cJSON_AddBoolToObject(c, C_ABOUT, j->about_ok);
+	if (j->after[0])
+		cJSON_AddStringToObject(c, C_AFTER, j->after);
+	else
+		cJSON_AddNullToObject(c, C_AFTER);
+	cJSON_AddNumberToObject(c, C_LISTED, (double)j->listed);
+	cJSON_AddBoolToObject(c, C_EXHAUSTED, j->exhausted);
+	a = cJSON_AddArrayToObject(c, C_PENDING);
+	for (i = 0; i < j->npend; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(j->pend[i].id));
+	if (j->c_after[0])
+		cJSON_AddStringToObject(c, C_CAFTER, j->c_after);
+	cJSON_AddBoolToObject(c, C_CEXHAUSTED, j->c_exhausted);
+	return c;
+}
+
+static void
+full_restore(struct full_job *j, const cJSON *c)
+{
+	const char	*s;
+	const cJSON	*a, *it;
+	int64_t		 n;
+	int		 b;
+
+	if (c == NULL || proto_get_bool(c, C_ABOUT, 1, &b, NULL) == -1 || !b)
+		return;
+	j->about_ok = 1;
+	if (proto_get_str(c, C_AFTER, 0, &s, NULL) == 0 && s)
+		snprintf(j->after, sizeof(j->after), "%s", s);
+	if (proto_get_int(c, C_LISTED, 0, &n, NULL) == 0)
+		j->listed = n;
+	if (proto_get_bool(c, C_EXHAUSTED, 0, &b, NULL) == 0)
+		j->exhausted = b;
+	if ((a = cJSON_GetObjectItemCaseSensitive(c, C_PENDING)) != NULL)
+		cJSON_ArrayForEach(it, a)
+			if (cJSON_IsString(it) &&
+			    strlen(it->valuestring) <= RD_FULLNAME_MAX)
+				pending_add(j, it->valuestring);
+	if (proto_get_str(c, C_CAFTER, 0, &s, NULL) == 0 && s)
+		snprintf(j->c_after, sizeof(j->c_after), "%s", s);
+	if (proto_get_bool(c, C_CEXHAUSTED, 0, &b, NULL) == 0)
+		j->c_exhausted = b;
+	log_info("job %s: resuming: %lld listed, %zu trees to fetch%s",
+	    j->t->job_id, (long long)j->listed, j->npend,
+	    j->exhausted ? ", listing exhausted" : "");
+}
+
+static void
+full_report_cb(struct worker_task *t, const cJSON *body, void *arg)
+{
+	struct full_job	*j = arg;
+	int64_t		 n;
+
+	(void)t;
+	if (proto_get_int(body, R_POSTS, 0, &n, NULL) == 0)
+		j->posts = n;
+	if (proto_get_int(body, R_COMMENTS, 0, &n, NULL) == 0)
+		j->comments = n;
+	if (proto_get_int(body, R_MEDIA_NEW, 0, &n, NULL) == 0)
+		j->media += n;
+	full_pump(j);
+}
+
+/* Send what the last answers produced, with the state that vouches for it. */
+static void
+full_flush(struct full_job *j)
+{
+	if (!j->dirty && j->out_posts == NULL && j->out_comments == NULL &&
+	    j->out_media == NULL)
+		return;
+	worker_task_report(j->t, j->out_posts, j->out_comments, j->out_media,
+	    full_progress(j), full_checkpoint(j), full_report_cb, j);
+	j->out_posts = j->out_comments = j->out_media = NULL;
+	j->dirty = 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* ending                                                             */
+
+static void
+tree_free(struct tree *tw)
+{
+	int	i;
+
+	rd_cancel(tw->tree_q);
+	rd_cancel(tw->mc_q);
+	for (i = 0; i < FULL_CONTINUES; i++)
+		rd_cancel(tw->conts[i].q);
+	rd_thread_free(tw->th);
+	free(tw);
+}
+
+static void
+full_free(struct full_job *j)
+{
+	struct tree	*tw;
+
+	rd_cancel(j->about_q);
+	rd_cancel(j->list_q);
+	rd_cancel(j->ucom_q);
+	while ((tw = TAILQ_FIRST(&j->trees)) != NULL) {
+		TAILQ_REMOVE(&j->trees, tw, entry);
+		tree_free(tw);
+	}
+	cJSON_Delete(j->out_posts);
+	cJSON_Delete(j->out_comments);
+	cJSON_Delete(j->out_media);
+	free(j->pend);
+	free(j);
+}
+
+static void
+full_fail(struct full_job *j, const char *msg)
+{
+	struct worker_task *t = j->t;
+
+	if (j->ended)
+		return;
+	j->ended = 1;
+	/* what was fetched is kept */
+	full_flush(j);
+	worker_task_fail(t, msg, 0);
+	full_free(j);
+}
+
+/* ---------------------------------------------------------------- */
+/* answers                                                            */
+
+/* A non-2xx answer about the target: fail with what it means. */
+static void
+full_fail_status(struct full_job *j, const struct rd_result *res,
+    const char *what)
+{
+	struct rd_verdict v;
+	char		 msg[600];
+
+	rd_classify(res->status, res->body, res->len, res->location,
+	    j->user ? RD_TARGET_USER : RD_TARGET_SUBREDDIT, j->target, &v);
+	snprintf(msg, sizeof(msg), "%s (%s: HTTP %ld)", v.message, what,
+	    res->status);
+	full_fail(j, msg);
+}
+
+static void
+about_done(struct rd_result *res, void *arg)
+{
+	struct full_job	*j = arg;
+	struct rd_verdict v;
+	enum rd_status	 st;
+
+	j->about_q = NULL;
+	if (res->failed) {
+		full_fail(j, res->error);
+		return;
+	}
+	if (res->status != 200) {
+		full_fail_status(j, res, "about");
+		return;
+	}
+	st = j->user ? rd_about_user(res->body, res->len, j->target, &v,
+	    NULL, 0) : rd_about_subreddit(res->body, res->len, j->target, &v,
+	    NULL, 0);
+	if (st != RD_S_OK) {
+		full_fail(j, v.message);
+		return;
+	}
+	j->about_ok = 1;
+	j->dirty = 1;
+	full_pump(j);
+}
+
+static void
+list_done(struct rd_result *res, void *arg)
+{
+	struct full_job	*j = arg;
+	struct rd_listing l;
+	struct rd_post	 p;
+	const cJSON	*ch, *data;
+	const char	*kind, *err;
+	char		 msg[600];
+
+	j->list_q = NULL;
+	if (res->failed) {
+		full_fail(j, res->error);
+		return;
+	}
+	if (res->status != 200) {
+		full_fail_status(j, res, "listing");
+		return;
+	}
+	if (rd_listing_from_json(res->json, &l, &err) == -1) {
+		snprintf(msg, sizeof(msg), "listing of %s: %s", j->target,
+		    err);
+		full_fail(j, msg);
+		return;
+	}
+	cJSON_ArrayForEach(ch, l.children) {
+		if (j->listed >= j->limit)
+			break;
+		if ((kind = rd_thing(ch, &data)) == NULL ||
+		    strcmp(kind, "t3") != 0)
+			continue;
+		if (rd_post_extract(data, &p, &err) == -1) {
+			log_warnx("job %s: post skipped: %s", j->t->job_id,
+			    err);
+			continue;
+		}
+		j->listed++;
+		if (j->want_media)
+			rd_media_extract(data, out_array(&j->out_media), NULL);
+		if (j->want_comments && !j->user && p.num_comments > 0)
+			pending_add(j, p.id);
+		cJSON_AddItemToArray(out_array(&j->out_posts), p.record);
+	}
+	if (l.after != NULL && l.nchildren > 0 &&
+	    strlen(l.after) <= RD_FULLNAME_MAX)
+		snprintf(j->after, sizeof(j->after), "%s", l.after);
+	else {
+		j->exhausted = 1;
+		log_info("job %s: listing exhausted after %lld posts",
+		    j->t->job_id, (long long)j->listed);
+	}
+	rd_listing_free(&l);
+	j->dirty = 1;
+	full_pump(j);
+}
+
+/* the user's own comments: a flat listing */
+static void
+ucom_done(struct rd_result *res, void *arg)
+{
+	struct full_job	*j = arg;
+	struct rd_listing l;
+	struct rd_comment c;
+	const cJSON	*ch, *data;
+	const char	*kind, *err;
+	char		 msg[600];
+
+	j->ucom_q = NULL;
+	if (res->failed) {
+		full_fail(j, res->error);
+		return;
+	}
+	if (res->status != 200) {
+		full_fail_status(j, res, "comments");
+		return;
+	}
+	if (rd_listing_from_json(res->json, &l, &err) == -1) {
+		snprintf(msg, sizeof(msg), "comments of u/%s: %s", j->target,
+		    err);
+		full_fail(j, msg);
+		return;
+	}
+	cJSON_ArrayForEach(ch, l.children) {
+		if ((kind = rd_thing(ch, &data)) == NULL ||
+		    strcmp(kind, "t1") != 0)
+			continue;
+		if (rd_comment_extract(data, NULL, -1, &c, &err) == -1) {
+			log_warnx("job %s: comment skipped: %s",
+			    j->t->job_id, err);
+			continue;
+		}
+		cJSON_AddItemToArray(out_array(&j->out_comments), c.record);
+	}
+	if (l.after != NULL && l.nchildren > 0 &&
+	    strlen(l.after) <= RD_FULLNAME_MAX)
+		snprintf(j->c_after, sizeof(j->c_after), "%s", l.after);
+	else
+		j->c_exhausted = 1;
+	rd_listing_free(&l);
+	j->dirty = 1;
+	full_pump(j);
+}
+
+/* Common part of the three tree answers; 0 when json is there to use. */
+static int
+tree_answer(struct tree *tw, struct rd_result *res, const char *what)
+{
+	struct full_job	*j = tw->j;
+	char		 msg[600];
+
+	if (res->failed) {
+		full_fail(j, res->error);
+		return -1;
+	}
+	if (res->status == 404 || res->status == 403) {
+		/* the post went away after it was listed: keep what we have */
+		log_warnx("job %s: %s of %s: HTTP %ld, skipped", j->t->job_id,
+		    what, tw->post, res->status);
+		return 1;
+	}
+	if (res->status != 200) {
+		snprintf(msg, sizeof(msg), "%s of %s: HTTP %ld", what,
+		    tw->post, res->status);
+		full_fail(j, msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tree_done(struct rd_result *res, void *arg)
+{
+	struct tree	*tw = arg;
+	struct full_job	*j = tw->j;
+	const char	*err;
+	char		 msg[600];
+	int		 rv;
+
+	tw->tree_q = NULL;
+	if ((rv = tree_answer(tw, res, "comment tree")) == -1)
+		return;
+	tw->tree_done = 1;
+	if (rv == 0 && rd_thread_add_tree_json(tw->th, res->json, NULL,
+	    out_array(&j->out_comments), &err) == -1) {
+		snprintf(msg, sizeof(msg), "comment tree of %s: %s", tw->post,
+		    err);
+		full_fail(j, msg);
+		return;
+	}
+	full_pump(j);
+}
+
+static void
+mc_done(struct rd_result *res, void *arg)
+{
+	struct tree	*tw = arg;
+	struct full_job	*j = tw->j;
+	const char	*err;
+
+	tw->mc_q = NULL;
+	if (tree_answer(tw, res, "morechildren") == -1)
+		return;
+	if (res->status == 200 && rd_thread_add_morechildren_json(tw->th,
+	    res->json, out_array(&j->out_comments), &err) == -1)
+		log_warnx("job %s: morechildren of %s: %s", j->t->job_id,
+		    tw->post, err);
+	full_pump(j);
+}
+
+static void
+cont_done(struct rd_result *res, void *arg)
+{
+	struct cont	*ct = arg;
+	struct tree	*tw = ct->tw;
+	struct full_job	*j = tw->j;
+	const char	*err;
+
+	ct->q = NULL;
+	if (tree_answer(tw, res, "continue thread") == -1)
+		return;
+	if (res->status == 200 && rd_thread_add_continue_json(tw->th,
+	    ct->parent, res->json, out_array(&j->out_comments), &err) == -1)
+		log_warnx("job %s: continue %s of %s: %s", j->t->job_id,
+		    ct->parent, tw->post, err);
+	full_pump(j);
+}
+
+/* ---------------------------------------------------------------- */
+/* asking                                                             */
+
+static struct rd_req *
+full_get(struct full_job *j, const char *path, const char *query, int flags,
+    rd_done_cb cb, void *arg)
+{
+	j->requests++;
+	return rd_get(j->f->rc, path, query, flags, cb, arg);
+}
+
+static void
+ask_about(struct full_job *j)
+{
+	char	path[256];
+
+	snprintf(path, sizeof(path), j->user ? "/user/%s/about" :
+	    "/r/%s/about", j->target);
+	j->about_q = full_get(j, path, NULL, 0, about_done, j);
+}
+
+static void
+ask_listing(struct full_job *j)
+{
+	char	path[256], query[256];
+	int64_t	n = j->limit - j->listed;
+
+	if (n > FULL_PAGE)
+		n = FULL_PAGE;
+	if (j->user)
+		snprintf(path, sizeof(path), "/user/%s/submitted", j->target);
+	else
+		snprintf(path, sizeof(path), "/r/%s/new", j->target);
+	snprintf(query, sizeof(query), "%slimit=%lld%s%s", j->user ?
+	    "sort=new&" : "", (long long)n, j->after[0] ? "&after=" : "",
+	    j->after);
+	j->list_q = full_get(j, path, query, 0, list_done, j);
+}
+
+static void
+ask_user_comments(struct full_job *j)
+{
+	char	path[256], query[256];
+
+	snprintf(path, sizeof(path), "/user/%s/comments", j->target);
+	snprintf(query, sizeof(query), "sort=new&limit=%d%s%s", FULL_PAGE,
+	    j->c_after[0] ? "&after=" : "", j->c_after);
+	j->ucom_q = full_get(j, path, query, 0, ucom_done, j);
+}
+
+static void
+tree_start(struct full_job *j, struct pending *p)
+{
+	struct tree	*tw;
+	char		 path[128];
+	int		 i;
+
+	p->started = 1;
+	if ((tw = calloc(1, sizeof(*tw))) == NULL)
+		fatalx("out of memory");
+	tw->j = j;
+	snprintf(tw->post, sizeof(tw->post), "%s", p->id);
+	for (i = 0; i < FULL_CONTINUES; i++)
+		tw->conts[i].tw = tw;
+	if ((tw->th = rd_thread_new(p->id)) == NULL) {
+		log_warnx("job %s: bad post id %s", j->t->job_id, p->id);
+		tw->tree_done = 1;
+	} else {
+		snprintf(path, sizeof(path), "/comments/%s", bare(p->id));
+		tw->tree_q = full_get(j, path, FULL_TREE_QUERY, 0, tree_done,
+		    tw);
+	}
+	TAILQ_INSERT_TAIL(&j->trees, tw, entry);
+	j->ntrees++;
+}
+
+/* Ask what the tree still needs; 1 when it is complete (and freed). */
+static int
+tree_pump(struct tree *tw)
+{
+	struct full_job	*j = tw->j;
+	char		 ids[RD_MORECHILDREN_MAX * (RD_FULLNAME_MAX + 1)];
+	char		 form[sizeof(ids) + 128], path[128];
+	int		 i, busy = 0;
+
+	if (!tw->tree_done)
+		return 0;
+	if (tw->th != NULL && tw->mc_q == NULL &&
+	    rd_thread_next_batch(tw->th, ids, sizeof(ids), 0) > 0) {
+		snprintf(form, sizeof(form),
+		    "api_type=json&link_id=%s&children=%s", tw->post, ids);
+		j->requests++;
+		tw->mc_q = rd_post(j->f->rc, "/api/morechildren", form,
+		    RD_F_MORECHILDREN, mc_done, tw);
+	}
+	for (i = 0; i < FULL_CONTINUES && tw->th != NULL; i++) {
+		if (tw->conts[i].q != NULL ||
+		    !rd_thread_next_continue(tw->th, tw->conts[i].parent))
+			continue;
+		snprintf(path, sizeof(path), "/comments/%s/_/%s",
+		    bare(tw->post), bare(tw->conts[i].parent));
+		tw->conts[i].q = full_get(j, path, FULL_TREE_QUERY, 0,
+		    cont_done, &tw->conts[i]);
+	}
+	busy = tw->mc_q != NULL;
+	for (i = 0; i < FULL_CONTINUES; i++)
+		busy |= tw->conts[i].q != NULL;
+	if (busy || (tw->th != NULL && !rd_thread_done(tw->th)))
+		return 0;
+	pending_remove(j, tw->post);
+	TAILQ_REMOVE(&j->trees, tw, entry);
+	j->ntrees--;
+	tree_free(tw);
+	j->dirty = 1;
+	return 1;
+}
+
+static int
+full_complete(const struct full_job *j)
+{
+	return j->about_ok && listing_done(j) && j->list_q == NULL &&
+	    j->npend == 0 && j->ntrees == 0 && j->ucom_q == NULL &&
+	    (!(j->user && j->want_comments) || j->c_exhausted);
+}
+
+static void
+full_step(struct full_job *j)
+{
+	struct tree	*tw, *next;
+	size_t		 i;
+
+	if (worker_task_backlog(j->t) > FULL_BACKLOG)
+		return;
+	if (!j->about_ok) {
+		if (j->about_q == NULL)
+			ask_about(j);
+		return;
+	}
+	if (!listing_done(j) && j->list_q == NULL &&
+	    pending_unstarted(j) < FULL_PREFETCH)
+		ask_listing(j);
+	if (j->user && j->want_comments && !j->c_exhausted &&
+	    j->ucom_q == NULL)
+		ask_user_comments(j);
+	for (i = 0; i < j->npend && j->ntrees < FULL_ACTIVE; i++)
+		if (!j->pend[i].started)
+			tree_start(j, &j->pend[i]);
+	for (tw = TAILQ_FIRST(&j->trees); tw != NULL; tw = next) {
+		next = TAILQ_NEXT(tw, entry);
+		tree_pump(tw);
+	}
+	/* a finished tree frees a slot */
+	for (i = 0; i < j->npend && j->ntrees < FULL_ACTIVE; i++)
+		if (!j->pend[i].started)
+			tree_start(j, &j->pend[i]);
+}
+
+static void
+full_pump(struct full_job *j)
+{
+	struct worker_task *t = j->t;
+
+	if (j->ended || j->in_pump)
+		return;
+	j->in_pump = 1;
+	full_step(j);
+	j->in_pump = 0;
+	if (j->ended)
+		return;
+	full_flush(j);
+	/* finish once every batch is stored, so the counts are final */
+	if (full_complete(j) && worker_task_backlog(t) == 0) {
+		j->ended = 1;
+		log_info("job %s: done: %lld posts, %lld comments, %lld media, "
+		    "%lld requests", t->job_id, (long long)j->posts,
+		    (long long)j->comments, (long long)j->media,
+		    (long long)j->requests);
+		worker_task_finish(t, full_progress(j));
+		full_free(j);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+
+static int
+full_start(struct fetchd *f, struct worker_task *t)
+{
+	struct full_job	*j;
+	const char	*s = NULL, *tt = NULL;
+	cJSON		*cfg = NULL;
+	int64_t		 n;
+	int		 b;
+	char		 msg[300];
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return -1;
+	j->mode = &fetchd_mode_full;
+	j->f = f;
+	j->t = t;
+	j->limit = 100;
+	j->want_media = j->want_comments = 1;
+	TAILQ_INIT(&j->trees);
+	t->priv = j;
+	proto_get_str(t->job, J_TARGET, 0, &s, NULL);
+	proto_get_str(t->job, J_TARGET_TYPE, 0, &tt, NULL);
+	if (proto_get_obj(t->job, J_CONFIG, 0, &cfg, NULL) == 0 && cfg) {
+		if (proto_get_int(cfg, J_LIMIT, 0, &n, NULL) == 0 && n > 0)
+			j->limit = n;
+		if (proto_get_bool(cfg, J_MEDIA, 0, &b, NULL) == 0)
+			j->want_media = b;
+		if (proto_get_bool(cfg, J_COMMENTS, 0, &b, NULL) == 0)
+			j->want_comments = b;
+	}
+	j->user = tt != NULL && strcmp(tt, PROTO_TARGET_USER) == 0;
+	if (s == NULL || !name_ok(s)) {
+		snprintf(msg, sizeof(msg), "invalid target \"%.100s\"",
+		    s ? s : "");
+		full_fail(j, msg);
+		return 0;
+	}
+	snprintf(j->target, sizeof(j->target), "%s", s);
+	if (t->progress != NULL) {
+		if (proto_get_int(t->progress, P_POSTS, 0, &n, NULL) == 0)
+			j->posts = n;
+		if (proto_get_int(t->progress, P_COMMENTS, 0, &n, NULL) == 0)
+			j->comments = n;
+		if (proto_get_int(t->progress, P_MEDIA, 0, &n, NULL) == 0)
+			j->media = n;
+		if (proto_get_int(t->progress, P_REQUESTS, 0, &n, NULL) == 0)
+			j->requests = n;
+	}
+	full_restore(j, t->checkpoint);
+	log_info("job %s: full scrape of %s%s, limit %lld%s%s", t->job_id,
+	    j->user ? "u/" : "r/", j->target, (long long)j->limit,
+	    j->want_comments ? ", comments" : "",
+	    j->want_media ? ", media" : "");
+	full_pump(j);
+	return 0;
+}
+
+static void
+full_stop(struct fetchd *f, struct worker_task *t, enum worker_stop why)
+{
+	struct full_job	*j = t->priv;
+
+	(void)f;
+	(void)why;
+	if (j == NULL)
+		return;
+	j->ended = 1;
+	full_free(j);
+}
+
+const struct fetchd_mode fetchd_mode_full = {
+	PROTO_MODE_FULL, full_start, full_stop
+};
