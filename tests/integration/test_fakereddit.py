@@ -716,3 +716,21 @@ def test_every_url_points_at_the_fake(fake, api):
         r = requests.get(u, stream=True)
         assert r.status_code == 200, u
         r.close()
+
+
+def test_praw_reproduces_truth(fake):
+    """The reference client (Debian's python3-praw, when installed) gets
+    exactly the truth's numbers from the fake."""
+    praw = pytest.importorskip("praw")
+    r = praw.Reddit(client_id="fake-client-id",
+                    client_secret="fake-client-secret", user_agent=UA,
+                    oauth_url=fake.base, reddit_url=fake.base,
+                    check_for_updates=False)
+    truth = fake.truth(sub="livesub", limit=100)
+    posts = list(r.subreddit("livesub").new(limit=100))
+    n = 0
+    for p in posts:
+        p.comments.replace_more(limit=None)
+        n += len(p.comments.list())
+    assert len(posts) == truth["posts"]
+    assert n == truth["comments"]
