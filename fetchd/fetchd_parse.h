@@ -69,6 +69,18 @@ void	 rd_json_unescape(cJSON *item);
  */
 const char *rd_thing(const cJSON *thing, const cJSON **datap);
 
+/*
+ * Field accessors that never fail: a missing key or a value of the wrong
+ * type reads as absent (NULL, dflt, 0).
+ */
+const char *rd_str(const cJSON *obj, const char *key);
+double	 rd_num(const cJSON *obj, const char *key, double dflt);
+int	 rd_true(const cJSON *obj, const char *key);
+const cJSON *rd_obj(const cJSON *obj, const char *key);
+const cJSON *rd_arr(const cJSON *obj, const char *key);
+/* A base-36 Reddit id (1..RD_FULLNAME_MAX-3 of [0-9a-z]). */
+int	 rd_valid_id(const char *id);
+
 /* ------------------------------------------------------------------ */
 /* Listings                                                             */
 
@@ -235,7 +247,8 @@ int	 rd_thread_add_tree(struct rd_thread *th, const char *buf, size_t len,
 /*
  * A /api/morechildren reply {"json": {"errors": [], "data": {"things":
  * [...]}}}: flat t1 things (replies "") and new more objects. A non-empty
- * json.errors is an error whose text is the first error's message.
+ * json.errors is an error whose text names the first error (*errp then
+ * points into th, valid until the next call on th).
  */
 int	 rd_thread_add_morechildren(struct rd_thread *th, const char *buf,
 	    size_t len, cJSON *comments, const char **errp);
@@ -277,7 +290,8 @@ void	 rd_thread_stats(const struct rd_thread *th, struct rd_thread_stats *s);
 
 /*
  * Checkpoint of the pending work only (not of the comments, which jobd
- * holds): {"ids": ["abc", ...], "continues": ["t1_P", ...]}. Restoring it
+ * holds): {"ids": ["abc", ...], "continues": [{"parent": "t1_P",
+ * "depth": <the stub's absolute depth>}, ...]}. Restoring it
  * into a fresh thread for the same post lets a re-leased task go on where
  * the last one stopped; comments it re-fetches are deduped by jobd.
  */
@@ -380,5 +394,14 @@ enum rd_status rd_about_user(const char *buf, size_t len, const char *name,
  * Every url is &amp;-unescaped.
  */
 int	 rd_media_extract(const cJSON *post_data, cJSON *out, const char **errp);
+
+/* Shared by the classifier and the media finder (fetchd_parse.c). */
+extern const char *const rd_image_exts[];	/* jpg jpeg png gif webp */
+/* The URL's path (query and fragment ignored) ends in ".<one of exts>". */
+int	 rd_url_ext_is(const char *url, const char *const *exts);
+/* secure_media.reddit_video or media.reddit_video, or NULL. */
+const cJSON *rd_reddit_video(const cJSON *data);
+/* crosspost_parent_list[0] when it is an object, or NULL. */
+const cJSON *rd_crosspost_parent(const cJSON *data);
 
 #endif
