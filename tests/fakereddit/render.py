@@ -16,7 +16,8 @@ def _sig(s):
 
 
 def _slug(title):
-    out = "".join(ch if ch.isalnum() else "_" for ch in title.lower())
+    out = "".join(ch if ch.isascii() and ch.isalnum() else "_"
+                  for ch in title.lower())
     while "__" in out:
         out = out.replace("__", "_")
     return out.strip("_")[:50] or "post"

@@ -119,10 +119,16 @@ def load_spec(arg):
         return NAMED["small"]
     if arg in NAMED:
         return NAMED[arg]
-    if os.path.exists(arg):
-        with open(arg) as f:
-            return json.load(f)
-    return json.loads(arg)
+    try:
+        if os.path.exists(arg):
+            with open(arg) as f:
+                return json.load(f)
+        if arg.lstrip().startswith("{"):
+            return json.loads(arg)
+    except ValueError as e:
+        raise SystemExit("fakereddit: scenario %s: %s" % (arg, e))
+    raise SystemExit("fakereddit: unknown scenario %r (built in: %s; or a "
+                     "JSON file, or inline JSON)" % (arg, ", ".join(NAMED)))
 
 
 class Builder:
@@ -209,6 +215,8 @@ class Builder:
             title = "%s %s %d" % (r.choice(WORDS).capitalize(),
                                   " ".join(r.choice(WORDS) for _ in range(4)),
                                   i)
+            if i % 7 == 3:      # exercise escaping and non-ASCII parsing
+                title += " \u2014 Q&A <b>caf\u00e9</b> \u2615"
             p = st.add_post(sub, r.choice(authors), title, created=created,
                             archive_only=i in arch_idx)
             if history:
@@ -428,10 +436,11 @@ class Builder:
                     # favour recent comments so some branches grow deep
                     par = made[-1 - min(len(made) - 1,
                                         int(rr.expovariate(0.15)))]
-                c = st.add_comment(p, par, rr.choice(commenters),
-                                   "Comment %d on %s: %s" % (
-                                       k, p.sid, " ".join(
-                                           rr.choice(WORDS) for _ in range(6))),
+                body = "Comment %d on %s: %s" % (k, p.sid, " ".join(
+                    rr.choice(WORDS) for _ in range(6)))
+                if k % 11 == 5:
+                    body += " & <3 \U0001f600 \u201cquoted\u201d"
+                c = st.add_comment(p, par, rr.choice(commenters), body,
                                    created=t)
                 c.ups = rr.randint(1, 60)
                 made.append(c)
