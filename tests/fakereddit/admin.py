@@ -6,7 +6,6 @@ import threading
 import time
 
 from . import truth as T
-from .store import WINDOWS
 
 CONFIG_KEYS = {"budget": int, "public_budget": int, "window": int,
                "token_ttl": float, "morechildren_cap": int,
@@ -256,5 +255,3 @@ def items(srv, q):
             "newest_post": posts[-1].fullname if posts else None,
             "newest_comment": comments[-1].fullname if comments else None})
 
-
-__all__ = ["handle", "stop_live", "WINDOWS"]

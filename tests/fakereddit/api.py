@@ -215,9 +215,8 @@ def comments(srv, article, focus_id, args, raw, sub_name=None):
     focus = None
     if focus_id:
         focus = st.comment_by_id(focus_id)
-        if focus is None or focus.post is not p:
+        if focus is not None and focus.post is not p:
             focus = None
-            entries = []
     sort = args.get("sort", "confidence")
     if sort not in COMMENT_SORTS:
         sort = "confidence"
@@ -231,7 +230,7 @@ def comments(srv, article, focus_id, args, raw, sub_name=None):
     except ValueError:
         depth = None
     if focus_id and focus is None:
-        entries = []
+        entries = []            # a gone comment: the post, no comments
     else:
         entries = st.tree(p, sort, limit, depth, focus)
     things = R.tree_things(entries, srv.base, st)

@@ -20,7 +20,6 @@ import json
 import os
 import random
 
-from . import media
 from .store import Store, b36
 
 NAMED = {

@@ -123,7 +123,7 @@ class Server:
         elif kind == "html":
             b = M.html_page(spec.get("title", "Page"))
         elif spec.get("behavior") == "big":
-            b = None                          # streamed, never cached
+            # api.media streams the real thing; this is only its head
             return M.jpeg(spec["key"], 4000)
         else:
             b = M.make(kind, "%s/%s" % (self.seed, spec["key"]),
