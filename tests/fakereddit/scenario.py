@@ -58,6 +58,20 @@ NAMED = {
              "comments": {"zero": 0.2, "mean": 6.8}},
         ],
     },
+    "bench100": {
+        "seed": 17, "errors": False,
+        "subreddits": [
+            {"name": "benchsub", "posts": 100, "spacing": 600,
+             "comments": {"zero": 0.0, "mean": 100, "top_share": 0.3}},
+        ],
+    },
+    "bench1000": {
+        "seed": 19, "errors": False,
+        "subreddits": [
+            {"name": "benchsub", "posts": 1000, "spacing": 600,
+             "comments": {"zero": 0.0, "mean": 100, "top_share": 0.3}},
+        ],
+    },
     "media": {
         "seed": 3,
         "subreddits": [
@@ -431,8 +445,10 @@ class Builder:
                 t += rr.randint(1, 90)
                 if not made or rr.random() < top_share:
                     par = None
+                elif rr.random() < 0.7:
+                    par = made[rr.randrange(len(made))]
                 else:
-                    # favour recent comments so some branches grow deep
+                    # a reply to a recent comment: conversations go deeper
                     par = made[-1 - min(len(made) - 1,
                                         int(rr.expovariate(0.15)))]
                 body = "Comment %d on %s: %s" % (k, p.sid, " ".join(
