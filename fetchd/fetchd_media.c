@@ -123,8 +123,9 @@ gallery(struct media_ctx *m, const cJSON *data)
 		    strcmp(status, "valid") != 0 || (e != NULL &&
 		    strcmp(e, "Image") != 0 && !animated))
 			url = NULL;
-		if (record(m, animated ? "animated" : "gallery_image", url,
-		    &extra) == NULL || extra == NULL)
+		/* every gallery item is one gallery_image, animated or not */
+		if (record(m, "gallery_image", url, &extra) == NULL ||
+		    extra == NULL)
 			return;
 		if (mid != NULL)
 			cJSON_AddStringToObject(extra, "media_id", mid);
@@ -138,8 +139,10 @@ gallery(struct media_ctx *m, const cJSON *data)
 		if (rd_str(meta, "m") != NULL)
 			cJSON_AddStringToObject(extra, "mime",
 			    rd_str(meta, "m"));
-		if (animated)
+		if (animated) {
+			cJSON_AddTrueToObject(extra, "animated");
 			add_url(extra, "mp4_url", rd_str(s, "mp4"));
+		}
 		if (url != NULL)
 			continue;
 		if (meta == NULL)

@@ -193,8 +193,9 @@ int	 rd_comment_extract(const cJSON *data, const char *post_id, int depth,
  *
  * Deduplication is the thread's job: a comment fullname is appended to
  * `comments` once per thread, whatever the order or repetition of the
- * responses; a continue response's root comment P (already known) is not
- * emitted again, only its replies are grafted.
+ * responses; a continue response's root comment P is not emitted again
+ * (only when the thread never saw it, e.g. after rd_thread_restore), its
+ * replies are grafted under it.
  *
  * More stubs:
  *   load-more (count > 0): their ids join one pool per post; batches of up
@@ -254,8 +255,9 @@ int	 rd_thread_add_morechildren(struct rd_thread *th, const char *buf,
 	    size_t len, cJSON *comments, const char **errp);
 /*
  * A /comments/{post}/_/{P} response for the continue stub under parent
- * ("t1_P"): P is the root of the second listing; its replies are grafted
- * under P with absolute depths.
+ * ("t1_P" or "P"): P is the root of the second listing; its replies are
+ * grafted under P with absolute depths (P's depth + their depth in the
+ * response).
  */
 int	 rd_thread_add_continue(struct rd_thread *th, const char *parent,
 	    const char *buf, size_t len, cJSON *comments, const char **errp);
@@ -369,11 +371,17 @@ enum rd_status rd_about_user(const char *buf, size_t len, const char *name,
  * from crosspost_parent_list[0]; post_id is always the crosspost's own.
  * One record = one thing a user would call one picture or one video:
  *
- *   image          post_hint image / domain i.redd.it: preview source or
- *                  url_overridden_by_dest/url. extra {mime?}.
+ *   image          post_hint image, domain i.redd.it, or (no post_hint) a
+ *                  url whose path ends .jpg/.jpeg/.png/.gif/.webp: url =
+ *                  url_overridden_by_dest or url (the original; the
+ *                  preview source when the url is relative), extra
+ *                  {preview_url?}. A .gif, or a preview with gif and mp4
+ *                  variants, makes it kind "animated" with extra.mp4_url.
  *   gallery_image  one per gallery_data.items[] in order, url = s.u (or
- *                  s.gif / s.mp4 for AnimatedImage, kind "animated" then),
- *                  extra {media_id, gallery_status, caption?, mime?}.
+ *                  s.gif, else s.mp4, for an AnimatedImage: then
+ *                  extra.animated true and extra.mp4_url), extra
+ *                  {media_id, gallery_status, caption?, outbound_url?,
+ *                  mime?}.
  *   video          is_video / media.reddit_video: url = fallback_url,
  *                  audio_url = a guess next to it (DASH_AUDIO_128.mp4 for
  *                  DASH_<n>.mp4 since 2023, DASH_audio.mp4 before, the
@@ -382,9 +390,12 @@ enum rd_status rd_about_user(const char *buf, size_t len, const char *name,
  *                  audio_candidates: [..], duration?, is_gif?}. mediad
  *                  should prefer the audio BaseURL from dash_url's
  *                  manifest and try audio_candidates in order.
- *   animated       gif posts: preview.images[0].variants.mp4 (else .gif)
- *                  source url; extra {mime}.
- *   gifv           a .gifv link (imgur): url with .gifv → .mp4.
+ *   animated       a link (not rich:video) whose preview is animated:
+ *                  preview.images[0].variants.mp4 (else .gif) source url;
+ *                  extra {mime, original_url}.
+ *   gifv           a url whose path ends .gifv (imgur): the same url
+ *                  ending .mp4; extra {original_url, mime,
+ *                  preview_mp4_url?}.
  *
  * Items that cannot be downloaded are still recorded, so the job counts
  * them as failed rather than silently dropping them: extra.status

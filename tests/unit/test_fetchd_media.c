@@ -384,7 +384,9 @@ test_loopback_and_escapes(void **state)
 	assert_string_equal(rd_str(m, "url"), "http://127.0.0.1:1/a.png?x=1&y=2");
 	assert_string_equal(extra_str(m, "mime"), "image/png");
 	m = cJSON_GetArrayItem(out, 1);
-	assert_string_equal(rd_str(m, "kind"), "animated");
+	assert_string_equal(rd_str(m, "kind"), "gallery_image");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rd_obj(m, "extra"),
+	    "animated")));
 	assert_string_equal(rd_str(m, "url"), "http://127.0.0.1:1/b.gif");
 	assert_string_equal(extra_str(m, "mp4_url"),
 	    "http://127.0.0.1:1/b.mp4?a&b");
