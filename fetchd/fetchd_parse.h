@@ -286,6 +286,8 @@ void	 rd_thread_unget_batch(struct rd_thread *th, const char *csv);
 /* Next continue stub: copies "t1_P" into parent; 1, or 0 when none. */
 int	 rd_thread_next_continue(struct rd_thread *th,
 	    char parent[RD_FULLNAME_MAX + 1]);
+/* Give a drawn continue stub back (its request failed; retry later). */
+void	 rd_thread_unget_continue(struct rd_thread *th, const char *parent);
 /* 1 when neither ids nor continue stubs are pending. */
 int	 rd_thread_done(const struct rd_thread *th);
 void	 rd_thread_stats(const struct rd_thread *th, struct rd_thread_stats *s);

@@ -628,6 +628,21 @@ rd_thread_next_continue(struct rd_thread *th, char parent[RD_FULLNAME_MAX + 1])
 	return 1;
 }
 
+void
+rd_thread_unget_continue(struct rd_thread *th, const char *parent)
+{
+	struct ent	*e;
+	const char	*pid;
+	int		 depth;
+
+	if ((pid = t1_id(parent)) == NULL || (e = map_find(th, pid)) == NULL ||
+	    !(e->flags & F_CONT))
+		return;
+	depth = (e->flags & (F_COMMENT | F_DEPTH)) ? e->depth + 1 : 0;
+	e->flags &= ~F_CONT;
+	(void)enqueue_continue(th, pid, depth);
+}
+
 int
 rd_thread_done(const struct rd_thread *th)
 {

@@ -152,6 +152,17 @@ test_tree_continue_stub(void **state)
 	assert_string_equal(parent, "t1_dkk4pwe");
 	assert_int_equal(rd_thread_next_continue(th, parent), 0);
 	assert_true(rd_thread_done(th));
+	/* a failed fetch hands it back once, at the same depth */
+	rd_thread_unget_continue(th, parent);
+	assert_false(rd_thread_done(th));
+	ck = rd_thread_checkpoint(th);
+	s = cJSON_PrintUnformatted(ck);
+	assert_string_equal(s, "{\"ids\":[],\"continues\":[{\"parent\":"
+	    "\"t1_dkk4pwe\",\"depth\":10}]}");
+	free(s);
+	cJSON_Delete(ck);
+	assert_int_equal(rd_thread_next_continue(th, parent), 1);
+	assert_true(rd_thread_done(th));
 	/* the same stub seen again is not queued twice */
 	assert_int_equal(rd_thread_add_tree(th, buf, len, NULL, comments,
 	    &err), 0);
