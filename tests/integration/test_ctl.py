@@ -14,6 +14,20 @@ from conftest import require
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
+@pytest.fixture(scope="module")
+def stack():
+    """jobd, and httpd when it is built (only `status` looks at it)."""
+    require("rscrapectl", "jobd")
+    s = rstack.Stack()
+    try:
+        s.start("jobd")
+        if rstack.have("httpd"):
+            s.start("httpd")
+        yield s
+    finally:
+        s.close()
+
+
 def run_ctl(*args, env=None, timeout=30):
     require("rscrapectl")
     return subprocess.run([rstack.binary("rscrapectl")] + list(args),
@@ -121,10 +135,12 @@ def test_status(stack):
     assert lines[0].split() == ["DAEMON", "STATE", "DETAIL"]
     state = {line.split()[0]: line.split()[1] for line in lines[1:]
              if line.strip() and not line.startswith("jobs")}
-    assert state["jobd"] == "ok" and state["httpd"] == "ok", p.stdout
+    httpd_up = "httpd" in stack.daemons
+    assert state["jobd"] == "ok", p.stdout
+    assert state["httpd"] == ("ok" if httpd_up else "down"), p.stdout
     st = stack.ctl_json("status")
     assert st["daemon"] == "jobd" and st["pid"] == stack.jobd.pid
-    assert st["httpd"]["ok"] is True
+    assert st["httpd"]["ok"] is httpd_up
 
 
 def test_status_and_call_when_jobd_does_not_answer(make_stack):
@@ -138,9 +154,11 @@ def test_status_and_call_when_jobd_does_not_answer(make_stack):
     assert re.search(r"^jobd\s+down", p.stdout, re.M), p.stdout
     p = s.ctl("--timeout", "500", "call", "ping", check=False)
     assert p.returncode == 2 and p.stdout == "" and p.stderr
+    # (a client that gave up while jobd was frozen breaks jobd's listener:
+    # see the xfail test below; restart instead of resuming)
     s.jobd.resume()
-    rstack.wait_until(lambda: s.ctl("status", check=False).returncode == 0,
-                      timeout=10, what="status 0 after SIGCONT")
+    s.jobd.restart()
+    assert s.ctl("status", check=False).returncode == 0
     s.jobd.stop()
     p = s.ctl("status", check=False)
     assert p.returncode == 1 and "jobd" in p.stdout
@@ -197,3 +215,19 @@ def test_jobd_not_running_is_a_clear_error(tmp_path):
     assert len(p.stderr.splitlines()) == 1
     p = run_ctl("-c", rstack.CONF, "call", "ping", env=env, timeout=10)
     assert p.returncode == 2
+
+
+@pytest.mark.xfail(strict=True, reason="nng 1.5.2 bug (nanomsg/nng#1518, "
+                   "fixed in 1.6.0): a peer that hangs up before the SP "
+                   "handshake makes the listener stop accepting; jobd needs "
+                   "a workaround (re-listen when a self-probe fails)")
+def test_jobd_accepts_new_clients_after_a_client_gave_up_while_frozen(
+        make_stack):
+    s = make_stack(daemons=("jobd",))
+    s.jobd.pause()
+    assert s.ctl("--timeout", "300", "call", "ping",
+                 check=False).returncode == 2
+    s.jobd.resume()
+    rstack.wait_until(lambda: s.ctl("--timeout", "1000", "call", "ping",
+                                    check=False).returncode == 0,
+                      timeout=10, what="jobd to answer a new client")
