@@ -208,6 +208,27 @@
 #define PROTO_ST_FAILED		"failed"
 #define PROTO_ST_CANCELLED	"cancelled"
 
+/* key scopes */
+#define PROTO_SCOPE_READ	"read"
+#define PROTO_SCOPE_WRITE	"write"
+#define PROTO_SCOPE_ADMIN	"admin"
+
+/* job target types and modes */
+#define PROTO_TARGET_SUBREDDIT	"subreddit"
+#define PROTO_TARGET_USER	"user"
+#define PROTO_MODE_FULL		"full"
+#define PROTO_MODE_HISTORY	"history"
+#define PROTO_MODE_MONITOR	"monitor"
+
+/* media item results (task.finish result.status of a media task) */
+#define PROTO_MEDIA_DOWNLOADED	"downloaded"
+#define PROTO_MEDIA_FAILED	"failed"
+#define PROTO_MEDIA_SKIPPED	"skipped"
+
+/* ping: db health */
+#define PROTO_HEALTH_OK		"ok"
+#define PROTO_HEALTH_ERROR	"error"
+
 /* default socket file names under runtime_dir */
 #define PROTO_REP_SOCK		"jobd.ipc"
 #define PROTO_PUB_SOCK		"events.ipc"

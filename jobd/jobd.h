@@ -1,0 +1,257 @@
+/*
+ * jobd.h — the state daemon: one SQLite database, a rep socket serving the
+ * messages of proto/proto.h, a pub socket for events.
+ *
+ * Everything runs on the loop thread; handlers use SQLite directly with
+ * statements prepared once at start (jobd_db.c). Every function that looks
+ * at leases takes the time as an argument so tests can inject a clock.
+ */
+#ifndef RSCRAPE_JOBD_H
+#define RSCRAPE_JOBD_H
+
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <sqlite3.h>
+
+#include "lib/bridge.h"
+#include "proto/proto.h"
+
+/* the prepared statements; SQL text in jobd_db.c */
+enum jobd_stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_WS_INSERT,
+	ST_WS_GET,
+	ST_WS_LIST,
+	ST_KEY_INSERT,
+	ST_KEY_GET,
+	ST_KEY_LIST,
+	ST_KEY_REVOKE,
+	ST_KEY_BY_HASH,
+	ST_KEY_TOUCH,
+	ST_JOB_INSERT,
+	ST_JOB_GET,
+	ST_JOB_GET_JID,
+	ST_JOB_LIST,
+	ST_JOB_LIST_STATUS,
+	ST_JOB_COUNT,
+	ST_JOB_COUNT_STATUS,
+	ST_JOB_COUNTS,
+	ST_JOB_NSTATUS,
+	ST_JOB_SET_STATUS,
+	ST_JOB_START,
+	ST_JOB_SET_PROGRESS,
+	ST_JOB_ADD_COUNTS,
+	ST_JOB_MEDIA_COUNTS,
+	ST_TASK_INSERT,
+	ST_TASK_QUEUED,
+	ST_TASK_LEASE,
+	ST_TASK_GET,
+	ST_TASK_EXTEND,
+	ST_TASK_SET_STATE,
+	ST_TASK_REQUEUE,
+	ST_TASK_EXPIRED,
+	ST_TASK_CANCEL_QUEUED,
+	ST_TASK_FETCH_DONE,
+	ST_TASK_LEASED_BY_WORKER,
+	ST_TASK_COUNT_LEASED,
+	ST_TASK_RESET_FAILURES,
+	ST_TASK_REASSIGN,
+	ST_TASK_CANCEL_URL,
+	ST_POST_INSERT,
+	ST_POST_UPDATE,
+	ST_COMMENT_INSERT,
+	ST_COMMENT_UPDATE,
+	ST_MEDIA_INSERT,
+	ST_MEDIA_SET_URL,
+	ST_MEDIA_PENDING_JOB,
+	ST_MEDIA_JOBS_OF_URL,
+	ST_MEDIA_RESOLVE_URL,
+	ST_MEDIA_URLS_OF_JOB,
+	ST_MEDIA_CANCEL_JOB,
+	ST_MEDIA_LIVE_OF_URL,
+	ST_MEDIA_FIRST_OF_URL,
+	ST_URL_INSERT,
+	ST_URL_GET,
+	ST_URL_GET_ID,
+	ST_URL_SET_STATE,
+	ST_URL_SET_RESULT,
+	ST_CHECKPOINT_PASSIVE,
+	ST_CHECKPOINT_TRUNCATE,
+	ST__COUNT
+};
+
+/* task states (columns, not wire strings) */
+#define TASK_QUEUED	0
+#define TASK_LEASED	1
+#define TASK_DONE	2
+#define TASK_FAILED	3
+#define TASK_CANCELLED	4
+
+/* media row / media url states */
+#define MEDIA_PENDING	0
+#define MEDIA_DOWNLOADED 1
+#define MEDIA_FAILED	2
+#define MEDIA_SKIPPED	3
+#define MEDIA_CANCELLED	4
+#define URL_IDLE	0	/* no task outstanding, no result */
+#define URL_QUEUED	1	/* a media task is outstanding */
+
+#define JOBD_MAX_WORKERS 64
+
+struct jobd_worker {
+	char		 name[128];
+	char		 kind[16];
+	int64_t		 last_seen_ms;
+};
+
+struct jobd {
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST__COUNT];
+	char		 db_path[1024];
+	struct rep_server *rep;
+	int		 pub_open;
+	nng_socket	 pub;
+	char		 epoch[37];
+	uint64_t	 seq;
+	cJSON		*pending_ev;	/* events queued inside a transaction */
+	/* tests watch events here; called after each publish */
+	void		(*ev_hook)(const char *topic, const cJSON *body, void *arg);
+	void		*ev_hook_arg;
+	int64_t		 lease_ms;
+	int64_t		 started_ms;
+	int64_t		 (*clock)(void);	/* wall clock in ms; tests inject */
+	int64_t		 lease_expiries;
+	int64_t		 releases;
+	int64_t		 last_checkpoint_ms;
+	int		 work_hint[2];	/* queued fetch/media work seen */
+	struct jobd_worker workers[JOBD_MAX_WORKERS];
+};
+
+/* jobd_db.c */
+int	 jobd_db_open(struct jobd *jd, const char *path);
+void	 jobd_db_close(struct jobd *jd);
+sqlite3_stmt *jobd_stmt(struct jobd *jd, enum jobd_stmt which);
+int	 jobd_begin(struct jobd *jd);
+int	 jobd_commit(struct jobd *jd);
+void	 jobd_rollback(struct jobd *jd);
+int	 jobd_step_done(struct jobd *jd, sqlite3_stmt *st);
+int	 jobd_health(struct jobd *jd);
+void	 jobd_wal_checkpoint(struct jobd *jd, int truncate);
+int	 jobd_schema_version(void);
+
+/* jobd_server.c: the daemon around the state */
+extern const struct rep_route jobd_routes[];
+int	 jobd_state_init(struct jobd *jd, const char *db_path,
+	    int64_t lease_seconds);
+void	 jobd_state_fini(struct jobd *jd);
+void	 jobd_cron_run(struct jobd *jd, int64_t now_ms);
+int64_t	 jobd_now(struct jobd *jd);
+void	 jobd_worker_seen(struct jobd *jd, const char *worker,
+	    const char *kind, int64_t now_ms);
+struct daemon;
+int	 jobd_daemon_init(struct daemon *d);
+void	 jobd_daemon_cron(struct daemon *d);
+void	 jobd_daemon_stop(struct daemon *d);
+void	 jobd_daemon_fini(struct daemon *d);
+
+/* jobd_api.c: workspaces, keys, jobs */
+int	 jobd_h_ping(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_workspace_create(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_workspace_list(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_key_create(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_key_list(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_key_revoke(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_key_auth(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_job_create(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_job_get(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_job_list(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_job_cancel(struct rep_ctx *ctx, void *arg);
+cJSON	*jobd_job_json(struct jobd *jd, sqlite3_stmt *row, int64_t now_ms);
+int	 jobd_key_hash(const char *secret, char out[65]);
+
+/* jobd_lease.c: the task state machine */
+struct lease_ref {
+	int64_t		 task_id;
+	const char	*lease_id;
+};
+struct task_row {
+	int64_t		 task_id;
+	int64_t		 jid;
+	int		 kind_media;
+	int		 state;
+	int		 attempt;
+	int		 failures;
+	int64_t		 url_id;	/* media tasks */
+	char		 job_status[16];
+	char		 job_id[37];
+	char		 ws_id[37];
+};
+/* A lease_* function returns 0, or -1 after rep_error(ctx, ...). */
+int	 lease_acquire(struct jobd *jd, struct rep_ctx *ctx,
+	    const char *worker, const char *kind, int max, int64_t now_ms,
+	    cJSON *tasks);
+int	 lease_check(struct jobd *jd, struct rep_ctx *ctx,
+	    const struct lease_ref *ref, int64_t now_ms, struct task_row *t);
+int	 lease_heartbeat(struct jobd *jd, struct rep_ctx *ctx,
+	    const struct lease_ref *ref, const cJSON *progress,
+	    const cJSON *checkpoint, int64_t now_ms, int64_t *expiresp,
+	    int *cancelledp);
+int	 lease_finish(struct jobd *jd, struct rep_ctx *ctx,
+	    const struct lease_ref *ref, const cJSON *progress,
+	    const cJSON *result, int64_t now_ms, const char **job_statusp);
+int	 lease_fail(struct jobd *jd, struct rep_ctx *ctx,
+	    const struct lease_ref *ref, const char *error, int retry,
+	    int64_t now_ms, const char **job_statusp);
+int	 lease_release(struct jobd *jd, struct rep_ctx *ctx,
+	    const struct lease_ref *ref, int64_t now_ms);
+int	 lease_expire(struct jobd *jd, int64_t now_ms);
+/* job state changes inside an open transaction */
+int	 job_set_terminal(struct jobd *jd, int64_t jid, const char *status,
+	    const char *error, int64_t now_ms);
+int	 job_maybe_complete(struct jobd *jd, int64_t jid, int64_t now_ms);
+int	 job_publish_status(struct jobd *jd, int64_t jid);
+int	 job_publish_progress(struct jobd *jd, int64_t jid);
+int	 task_is_cancelled(struct jobd *jd, const struct task_row *t);
+int	 jobd_h_task_lease(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_task_heartbeat(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_task_finish(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_task_fail(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_task_release(struct rep_ctx *ctx, void *arg);
+
+/* jobd_records.c: task.report and media results */
+int	 jobd_h_task_report(struct rep_ctx *ctx, void *arg);
+int	 media_url_result(struct jobd *jd, int64_t url_id, const cJSON *result,
+	    int64_t now_ms);
+int	 media_job_dropped(struct jobd *jd, int64_t jid, int64_t now_ms);
+
+/* jobd_events.c: pub socket; events queue until the transaction commits */
+int	 events_open(struct jobd *jd, const char *url, const char **errp);
+void	 events_close(struct jobd *jd);
+void	 events_queue(struct jobd *jd, const char *topic, cJSON *body);
+void	 events_flush(struct jobd *jd);
+void	 events_discard(struct jobd *jd);
+void	 events_publish(struct jobd *jd, const char *topic, cJSON *body);
+
+/* small helpers shared by the handlers (jobd_api.c) */
+extern const char *const job_statuses[];
+/* columns of JOB_COLS in jobd_db.c */
+enum { JC_JID, JC_ID, JC_WS, JC_TARGET, JC_TTYPE, JC_MODE, JC_LIMIT,
+	JC_MEDIA, JC_COMMENTS, JC_PLUGINS, JC_STATUS, JC_STARTED,
+	JC_COMPLETED, JC_POSTS, JC_NCOMMENTS, JC_MTOTAL, JC_MDOWN, JC_MFAIL,
+	JC_ERROR, JC_PROGRESS, JC_CREATED };
+int	 jobd_one_of(const char *s, const char *const *set);
+void	 jobd_add_prefixed(cJSON *obj, const char *key, const char *prefix,
+	    const char *uuid);
+int	 jobd_body_id(struct rep_ctx *ctx, const char *key, const char *prefix,
+	    char out[37]);
+int	 jobd_workspace_exists(struct jobd *jd, struct rep_ctx *ctx,
+	    const char *ws);
+int	 jobd_status_terminal(const char *status);
+int	 jobd_db_error(struct jobd *jd, struct rep_ctx *ctx, const char *what);
+void	 jobd_add_time(cJSON *obj, const char *key, sqlite3_stmt *st, int col);
+const char *jobd_col_text(sqlite3_stmt *st, int col);
+
+#endif

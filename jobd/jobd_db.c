@@ -1,0 +1,551 @@
+/*
+ * jobd_db.c — the database: open, migrate by PRAGMA user_version, and every
+ * statement jobd runs, prepared once at start.
+ *
+ * Times are integer milliseconds since the epoch. Wire strings (statuses,
+ * kinds) are never written in the SQL: they are bound as parameters, so
+ * proto.h stays the one place that spells them. Task and media states are
+ * small integers (jobd.h) because they never leave jobd.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jobd/jobd.h"
+#include "lib/daemon.h"
+#include "lib/log.h"
+
+/*
+ * Migration steps: step i takes the schema from user_version i to i + 1.
+ * Never edit a step that has shipped; append a new one.
+ */
+static const char *const migrations[] = {
+	/* 1: workspaces, keys, jobs, tasks, records */
+	"CREATE TABLE workspaces ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE api_keys ("
+	"  id TEXT PRIMARY KEY,"
+	"  workspace_id TEXT NOT NULL REFERENCES workspaces(id),"
+	"  key_hash TEXT NOT NULL UNIQUE,"
+	"  prefix TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  scopes TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_used_at INTEGER,"
+	"  revoked_at INTEGER);"
+	"CREATE INDEX api_keys_workspace ON api_keys(workspace_id, created_at);"
+	/* jid orders jobs by creation: newest first is jid DESC */
+	"CREATE TABLE jobs ("
+	"  jid INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  workspace_id TEXT NOT NULL REFERENCES workspaces(id),"
+	"  target TEXT NOT NULL,"
+	"  target_type TEXT NOT NULL,"
+	"  mode TEXT NOT NULL,"
+	"  lim INTEGER NOT NULL,"
+	"  download_media INTEGER NOT NULL,"
+	"  scrape_comments INTEGER NOT NULL,"
+	"  plugins TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  started_at INTEGER,"
+	"  completed_at INTEGER,"
+	"  posts_scraped INTEGER NOT NULL DEFAULT 0,"
+	"  comments_scraped INTEGER NOT NULL DEFAULT 0,"
+	"  media_total INTEGER NOT NULL DEFAULT 0,"
+	"  media_downloaded INTEGER NOT NULL DEFAULT 0,"
+	"  media_failed INTEGER NOT NULL DEFAULT 0,"
+	"  error_message TEXT,"
+	"  progress TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX jobs_workspace ON jobs(workspace_id, jid);"
+	"CREATE INDEX jobs_workspace_status ON jobs(workspace_id, status, jid);"
+	"CREATE INDEX jobs_status ON jobs(status);"
+	/*
+	 * One fetch task per job; one media task per distinct media URL
+	 * outstanding at a time (tasks_url_open), whatever the number of
+	 * posts and jobs that refer to it.
+	 */
+	"CREATE TABLE media_urls ("
+	"  url_id INTEGER PRIMARY KEY,"
+	"  url TEXT NOT NULL UNIQUE,"
+	"  audio_url TEXT,"
+	"  kind TEXT,"
+	"  state INTEGER NOT NULL,"
+	"  status INTEGER NOT NULL,"
+	"  bytes INTEGER,"
+	"  sha256 TEXT,"
+	"  content_type TEXT,"
+	"  path TEXT,"
+	"  error TEXT,"
+	"  audio_merged INTEGER,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE tasks ("
+	"  task_id INTEGER PRIMARY KEY,"
+	"  jid INTEGER NOT NULL REFERENCES jobs(jid),"
+	"  kind TEXT NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  attempt INTEGER NOT NULL DEFAULT 0,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  lease_id TEXT,"
+	"  worker TEXT,"
+	"  lease_expires_at INTEGER,"
+	"  checkpoint TEXT,"
+	"  progress TEXT,"
+	"  url_id INTEGER REFERENCES media_urls(url_id),"
+	"  error TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX tasks_queue ON tasks(state, kind, task_id);"
+	"CREATE INDEX tasks_lease ON tasks(state, lease_expires_at);"
+	"CREATE INDEX tasks_job ON tasks(jid, kind, state);"
+	"CREATE UNIQUE INDEX tasks_url_open ON tasks(url_id)"
+	"  WHERE url_id IS NOT NULL AND state IN (0, 1);"
+	"CREATE TABLE posts ("
+	"  pid INTEGER PRIMARY KEY,"
+	"  jid INTEGER NOT NULL REFERENCES jobs(jid),"
+	"  id TEXT NOT NULL,"
+	"  workspace_id TEXT NOT NULL,"
+	"  subreddit TEXT,"
+	"  author TEXT,"
+	"  title TEXT,"
+	"  created_utc INTEGER,"
+	"  score INTEGER,"
+	"  num_comments INTEGER,"
+	"  url TEXT,"
+	"  permalink TEXT,"
+	"  selftext TEXT,"
+	"  post_type TEXT,"
+	"  raw TEXT NOT NULL,"
+	"  stored_at INTEGER NOT NULL,"
+	"  UNIQUE (jid, id));"
+	"CREATE INDEX posts_job_created ON posts(jid, created_utc);"
+	"CREATE INDEX posts_ws_created ON posts(workspace_id, created_utc);"
+	"CREATE INDEX posts_ws_score ON posts(workspace_id, score);"
+	"CREATE INDEX posts_ws_comments ON posts(workspace_id, num_comments);"
+	"CREATE INDEX posts_ws_subreddit ON posts(workspace_id, subreddit,"
+	"  created_utc);"
+	"CREATE INDEX posts_ws_author ON posts(workspace_id, author,"
+	"  created_utc);"
+	"CREATE INDEX posts_ws_id ON posts(workspace_id, id);"
+	"CREATE VIRTUAL TABLE posts_fts USING fts5(title, selftext,"
+	"  content='posts', content_rowid='pid');"
+	"CREATE TRIGGER posts_fts_ai AFTER INSERT ON posts BEGIN"
+	"  INSERT INTO posts_fts(rowid, title, selftext)"
+	"  VALUES (new.pid, new.title, new.selftext); END;"
+	"CREATE TRIGGER posts_fts_ad AFTER DELETE ON posts BEGIN"
+	"  INSERT INTO posts_fts(posts_fts, rowid, title, selftext)"
+	"  VALUES ('delete', old.pid, old.title, old.selftext); END;"
+	"CREATE TRIGGER posts_fts_au AFTER UPDATE OF title, selftext ON posts"
+	"  BEGIN"
+	"  INSERT INTO posts_fts(posts_fts, rowid, title, selftext)"
+	"  VALUES ('delete', old.pid, old.title, old.selftext);"
+	"  INSERT INTO posts_fts(rowid, title, selftext)"
+	"  VALUES (new.pid, new.title, new.selftext); END;"
+	"CREATE TABLE comments ("
+	"  cid INTEGER PRIMARY KEY,"
+	"  jid INTEGER NOT NULL REFERENCES jobs(jid),"
+	"  id TEXT NOT NULL,"
+	"  post_id TEXT NOT NULL,"
+	"  parent_id TEXT,"
+	"  depth INTEGER,"
+	"  author TEXT,"
+	"  body TEXT,"
+	"  score INTEGER,"
+	"  created_utc INTEGER,"
+	"  deleted INTEGER NOT NULL DEFAULT 0,"
+	"  removed INTEGER NOT NULL DEFAULT 0,"
+	"  raw TEXT NOT NULL,"
+	"  stored_at INTEGER NOT NULL,"
+	"  UNIQUE (jid, id));"
+	"CREATE INDEX comments_job ON comments(jid);"
+	"CREATE INDEX comments_job_post ON comments(jid, post_id, created_utc);"
+	"CREATE TABLE media ("
+	"  mid INTEGER PRIMARY KEY,"
+	"  jid INTEGER NOT NULL REFERENCES jobs(jid),"
+	"  post_id TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  kind TEXT,"
+	"  url TEXT NOT NULL,"
+	"  audio_url TEXT,"
+	"  extra TEXT,"
+	"  url_id INTEGER REFERENCES media_urls(url_id),"
+	"  status INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (jid, post_id, idx));"
+	"CREATE INDEX media_job ON media(jid, status);"
+	"CREATE INDEX media_url ON media(url_id, status);",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define JOB_COLS "jid, id, workspace_id, target, target_type, mode, lim, " \
+	"download_media, scrape_comments, plugins, status, started_at, " \
+	"completed_at, posts_scraped, comments_scraped, media_total, " \
+	"media_downloaded, media_failed, error_message, progress, created_at"
+#define KEY_COLS "id, workspace_id, name, prefix, scopes, created_at, " \
+	"last_used_at, revoked_at"
+
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_WS_INSERT] = "INSERT INTO workspaces(id, name, created_at) "
+	    "VALUES (?1, ?2, ?3)",
+	[ST_WS_GET] = "SELECT id, name, created_at FROM workspaces "
+	    "WHERE id = ?1",
+	[ST_WS_LIST] = "SELECT id, name, created_at FROM workspaces "
+	    "ORDER BY created_at, id",
+	[ST_KEY_INSERT] = "INSERT INTO api_keys(id, workspace_id, key_hash, "
+	    "prefix, name, scopes, created_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_KEY_GET] = "SELECT " KEY_COLS " FROM api_keys WHERE id = ?1",
+	[ST_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys "
+	    "WHERE workspace_id = ?1 ORDER BY created_at, id",
+	[ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?2 "
+	    "WHERE id = ?1 AND revoked_at IS NULL",
+	[ST_KEY_BY_HASH] = "SELECT id, workspace_id, scopes, revoked_at, "
+	    "last_used_at FROM api_keys WHERE key_hash = ?1",
+	[ST_KEY_TOUCH] = "UPDATE api_keys SET last_used_at = ?2 "
+	    "WHERE id = ?1",
+	[ST_JOB_INSERT] = "INSERT INTO jobs(id, workspace_id, target, "
+	    "target_type, mode, lim, download_media, scrape_comments, plugins, "
+	    "status, created_at, updated_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+	[ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs "
+	    "WHERE id = ?1 AND workspace_id = ?2",
+	[ST_JOB_GET_JID] = "SELECT " JOB_COLS " FROM jobs WHERE jid = ?1",
+	[ST_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs "
+	    "WHERE workspace_id = ?1 ORDER BY jid DESC LIMIT ?2 OFFSET ?3",
+	[ST_JOB_LIST_STATUS] = "SELECT " JOB_COLS " FROM jobs "
+	    "WHERE workspace_id = ?1 AND status = ?4 "
+	    "ORDER BY jid DESC LIMIT ?2 OFFSET ?3",
+	[ST_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE workspace_id = ?1",
+	[ST_JOB_COUNT_STATUS] = "SELECT count(*) FROM jobs "
+	    "WHERE workspace_id = ?1 AND status = ?2",
+	[ST_JOB_COUNTS] = "SELECT status, count(*) FROM jobs GROUP BY status",
+	[ST_JOB_NSTATUS] = "SELECT count(*) FROM jobs WHERE status = ?1",
+	[ST_JOB_SET_STATUS] = "UPDATE jobs SET status = ?2, "
+	    "completed_at = ?3, error_message = coalesce(?4, error_message), "
+	    "updated_at = ?5 WHERE jid = ?1",
+	[ST_JOB_START] = "UPDATE jobs SET status = ?2, started_at = ?3, "
+	    "progress = coalesce(progress, '{}'), updated_at = ?3 "
+	    "WHERE jid = ?1 AND status = ?4",
+	[ST_JOB_SET_PROGRESS] = "UPDATE jobs SET progress = ?2, "
+	    "updated_at = ?3 WHERE jid = ?1",
+	[ST_JOB_ADD_COUNTS] = "UPDATE jobs SET "
+	    "posts_scraped = posts_scraped + ?2, "
+	    "comments_scraped = comments_scraped + ?3, "
+	    "media_total = media_total + ?4, updated_at = ?5 WHERE jid = ?1",
+	[ST_JOB_MEDIA_COUNTS] = "UPDATE jobs SET "
+	    "media_downloaded = (SELECT count(*) FROM media "
+	    "  WHERE jid = ?1 AND status = ?2), "
+	    "media_failed = (SELECT count(*) FROM media "
+	    "  WHERE jid = ?1 AND status = ?3), updated_at = ?4 "
+	    "WHERE jid = ?1",
+	[ST_TASK_INSERT] = "INSERT INTO tasks(jid, kind, state, url_id, "
+	    "created_at, updated_at) VALUES (?1, ?2, 0, ?3, ?4, ?4)",
+	[ST_TASK_QUEUED] = "SELECT kind FROM tasks WHERE state = 0 "
+	    "GROUP BY kind",
+	[ST_TASK_LEASE] = "UPDATE tasks SET state = 1, attempt = attempt + 1, "
+	    "lease_id = ?2, worker = ?3, lease_expires_at = ?4, "
+	    "updated_at = ?5 WHERE task_id = (SELECT task_id FROM tasks "
+	    "WHERE state = 0 AND kind = ?1 ORDER BY task_id LIMIT 1) "
+	    "RETURNING task_id, jid, attempt, checkpoint, progress, url_id",
+	[ST_TASK_GET] = "SELECT t.task_id, t.jid, t.kind, t.state, t.attempt, "
+	    "t.failures, t.lease_id, t.lease_expires_at, t.url_id, j.status, "
+	    "j.id, j.workspace_id FROM tasks t JOIN jobs j ON j.jid = t.jid "
+	    "WHERE t.task_id = ?1",
+	[ST_TASK_EXTEND] = "UPDATE tasks SET lease_expires_at = ?2, "
+	    "progress = coalesce(?3, progress), "
+	    "checkpoint = coalesce(?4, checkpoint), updated_at = ?5 "
+	    "WHERE task_id = ?1",
+	[ST_TASK_SET_STATE] = "UPDATE tasks SET state = ?2, lease_id = NULL, "
+	    "lease_expires_at = NULL, error = coalesce(?3, error), "
+	    "progress = coalesce(?4, progress), updated_at = ?5 "
+	    "WHERE task_id = ?1",
+	[ST_TASK_REQUEUE] = "UPDATE tasks SET state = 0, lease_id = NULL, "
+	    "lease_expires_at = NULL, failures = failures + ?2, "
+	    "error = coalesce(?3, error), updated_at = ?4 WHERE task_id = ?1",
+	[ST_TASK_EXPIRED] = "SELECT task_id FROM tasks "
+	    "WHERE state = 1 AND lease_expires_at <= ?1 LIMIT 256",
+	[ST_TASK_CANCEL_QUEUED] = "UPDATE tasks SET state = 4, "
+	    "updated_at = ?2 WHERE jid = ?1 AND kind = ?3 AND state = 0",
+	[ST_TASK_FETCH_DONE] = "SELECT EXISTS (SELECT 1 FROM tasks "
+	    "WHERE jid = ?1 AND kind = ?2 AND state = 2)",
+	[ST_TASK_LEASED_BY_WORKER] = "SELECT worker, count(*) FROM tasks "
+	    "WHERE state = 1 GROUP BY worker",
+	[ST_TASK_COUNT_LEASED] = "SELECT count(*) FROM tasks WHERE state = 1",
+	[ST_TASK_RESET_FAILURES] = "UPDATE tasks SET failures = 0 "
+	    "WHERE task_id = ?1 AND failures <> 0",
+	[ST_TASK_REASSIGN] = "UPDATE tasks SET jid = ?2 "
+	    "WHERE url_id = ?1 AND state IN (0, 1) AND jid = ?3",
+	[ST_TASK_CANCEL_URL] = "UPDATE tasks SET state = 4, updated_at = ?2 "
+	    "WHERE url_id = ?1 AND state = 0",
+	[ST_POST_INSERT] = "INSERT INTO posts(jid, id, workspace_id, "
+	    "subreddit, author, title, created_utc, score, num_comments, url, "
+	    "permalink, selftext, post_type, raw, stored_at) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+	    "ON CONFLICT (jid, id) DO NOTHING",
+	/* a re-fetched post keeps its row; its mutable fields follow Reddit */
+	[ST_POST_UPDATE] = "UPDATE posts SET title = ?3, score = ?4, "
+	    "num_comments = ?5, selftext = ?6, raw = ?7 "
+	    "WHERE jid = ?1 AND id = ?2 AND raw IS NOT ?7",
+	[ST_COMMENT_INSERT] = "INSERT INTO comments(jid, id, post_id, "
+	    "parent_id, depth, author, body, score, created_utc, deleted, "
+	    "removed, raw, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	    "?9, ?10, ?11, ?12, ?13) ON CONFLICT (jid, id) DO NOTHING",
+	[ST_COMMENT_UPDATE] = "UPDATE comments SET body = ?3, score = ?4, "
+	    "deleted = ?5, removed = ?6, raw = ?7 "
+	    "WHERE jid = ?1 AND id = ?2 AND raw IS NOT ?7",
+	[ST_MEDIA_INSERT] = "INSERT INTO media(jid, post_id, idx, kind, url, "
+	    "audio_url, extra, status, created_at, updated_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
+	    "ON CONFLICT (jid, post_id, idx) DO NOTHING RETURNING mid",
+	[ST_MEDIA_SET_URL] = "UPDATE media SET url_id = ?2, status = ?3, "
+	    "updated_at = ?4 WHERE mid = ?1",
+	[ST_MEDIA_PENDING_JOB] = "SELECT EXISTS (SELECT 1 FROM media "
+	    "WHERE jid = ?1 AND status = 0)",
+	[ST_MEDIA_JOBS_OF_URL] = "SELECT DISTINCT jid FROM media "
+	    "WHERE url_id = ?1 AND status = 0",
+	[ST_MEDIA_RESOLVE_URL] = "UPDATE media SET status = ?2, "
+	    "updated_at = ?3 WHERE url_id = ?1 AND status = 0",
+	[ST_MEDIA_URLS_OF_JOB] = "SELECT DISTINCT url_id FROM media "
+	    "WHERE jid = ?1 AND status = 0 AND url_id IS NOT NULL",
+	[ST_MEDIA_CANCEL_JOB] = "UPDATE media SET status = 4, "
+	    "updated_at = ?2 WHERE jid = ?1 AND status = 0",
+	[ST_MEDIA_LIVE_OF_URL] = "SELECT jid, mid FROM media "
+	    "WHERE url_id = ?1 AND status = 0 ORDER BY mid LIMIT 1",
+	[ST_MEDIA_FIRST_OF_URL] = "SELECT mid, post_id, idx, kind, extra "
+	    "FROM media WHERE url_id = ?1 ORDER BY status <> 0, mid LIMIT 1",
+	[ST_URL_INSERT] = "INSERT INTO media_urls(url, audio_url, kind, state, "
+	    "status, updated_at) VALUES (?1, ?2, ?3, 0, 0, ?4) "
+	    "ON CONFLICT (url) DO NOTHING",
+	[ST_URL_GET] = "SELECT url_id, state, status FROM media_urls "
+	    "WHERE url = ?1",
+	[ST_URL_GET_ID] = "SELECT url, audio_url, kind FROM media_urls "
+	    "WHERE url_id = ?1",
+	[ST_URL_SET_STATE] = "UPDATE media_urls SET state = ?2, "
+	    "updated_at = ?3 WHERE url_id = ?1",
+	[ST_URL_SET_RESULT] = "UPDATE media_urls SET state = 0, status = ?2, "
+	    "bytes = ?3, sha256 = ?4, content_type = ?5, path = ?6, "
+	    "error = ?7, audio_merged = ?8, updated_at = ?9 WHERE url_id = ?1",
+	[ST_CHECKPOINT_PASSIVE] = "PRAGMA wal_checkpoint(PASSIVE)",
+	[ST_CHECKPOINT_TRUNCATE] = "PRAGMA wal_checkpoint(TRUNCATE)",
+};
+
+int
+jobd_schema_version(void)
+{
+	return NMIGRATIONS;
+}
+
+static int
+db_exec(sqlite3 *db, const char *sql)
+{
+	char	*err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_warnx("sqlite: %s", err ? err : sqlite3_errmsg(db));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+db_user_version(sqlite3 *db)
+{
+	sqlite3_stmt	*st;
+	int		 v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+db_migrate(sqlite3 *db, const char *path)
+{
+	char	 sql[64];
+	int	 v;
+
+	if ((v = db_user_version(db)) < 0)
+		return -1;
+	if (v > NMIGRATIONS) {
+		log_warnx("%s: schema version %d is newer than this jobd (%d)",
+		    path, v, NMIGRATIONS);
+		return -1;
+	}
+	for (; v < NMIGRATIONS; v++) {
+		/* each step and its version bump commit together */
+		if (db_exec(db, "BEGIN IMMEDIATE") == -1)
+			return -1;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (db_exec(db, migrations[v]) == -1 ||
+		    db_exec(db, sql) == -1 || db_exec(db, "COMMIT") == -1) {
+			db_exec(db, "ROLLBACK");
+			log_warnx("%s: migration to version %d failed", path,
+			    v + 1);
+			return -1;
+		}
+		log_info("%s: schema migrated to version %d", path, v + 1);
+	}
+	return 0;
+}
+
+int
+jobd_db_open(struct jobd *jd, const char *path)
+{
+	int	 i;
+
+	snprintf(jd->db_path, sizeof(jd->db_path), "%s", path);
+	if (sqlite3_open_v2(path, &jd->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_warnx("%s: %s", path, jd->db ? sqlite3_errmsg(jd->db) :
+		    "cannot open");
+		return -1;
+	}
+	sqlite3_busy_timeout(jd->db, 5000);
+	if (db_exec(jd->db, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;"
+	    /* the cron checkpoints; avoid doing it inside a request */
+	    "PRAGMA wal_autocheckpoint = 0;") == -1)
+		return -1;
+	if (db_migrate(jd->db, path) == -1)
+		return -1;
+	for (i = 0; i < ST__COUNT; i++) {
+		if (stmt_sql[i] == NULL)
+			log_panic("%s: statement %d has no SQL", __func__, i);
+		if (sqlite3_prepare_v3(jd->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &jd->st[i], NULL) != SQLITE_OK) {
+			log_warnx("%s: prepare %d: %s", path, i,
+			    sqlite3_errmsg(jd->db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+jobd_db_close(struct jobd *jd)
+{
+	int	 i;
+
+	for (i = 0; i < ST__COUNT; i++) {
+		sqlite3_finalize(jd->st[i]);
+		jd->st[i] = NULL;
+	}
+	if (jd->db != NULL && sqlite3_close(jd->db) != SQLITE_OK)
+		log_warnx("%s: close: %s", jd->db_path, sqlite3_errmsg(jd->db));
+	jd->db = NULL;
+}
+
+/* A statement ready to bind: reset and cleared. */
+sqlite3_stmt *
+jobd_stmt(struct jobd *jd, enum jobd_stmt which)
+{
+	sqlite3_stmt	*st = jd->st[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/* Step a statement that returns no rows (or ignore its rows); 0 or -1. */
+int
+jobd_step_done(struct jobd *jd, sqlite3_stmt *st)
+{
+	int	 rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: %s: %s", sqlite3_sql(st),
+		    sqlite3_errmsg(jd->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+jobd_begin(struct jobd *jd)
+{
+	events_discard(jd);
+	return jobd_step_done(jd, jobd_stmt(jd, ST_BEGIN));
+}
+
+/* Commit, then publish the events the transaction queued. */
+int
+jobd_commit(struct jobd *jd)
+{
+	if (jobd_step_done(jd, jobd_stmt(jd, ST_COMMIT)) == -1) {
+		jobd_rollback(jd);
+		return -1;
+	}
+	events_flush(jd);
+	return 0;
+}
+
+void
+jobd_rollback(struct jobd *jd)
+{
+	int	 i;
+
+	events_discard(jd);
+	/* statements still mid-step would keep the transaction open */
+	for (i = 0; i < ST__COUNT; i++)
+		sqlite3_reset(jd->st[i]);
+	if (sqlite3_get_autocommit(jd->db))
+		return;
+	(void)jobd_step_done(jd, jobd_stmt(jd, ST_ROLLBACK));
+}
+
+/* The real check ping asks for: can we take the write lock? */
+int
+jobd_health(struct jobd *jd)
+{
+	if (jobd_step_done(jd, jobd_stmt(jd, ST_BEGIN)) == -1)
+		return -1;
+	return jobd_step_done(jd, jobd_stmt(jd, ST_ROLLBACK));
+}
+
+void
+jobd_wal_checkpoint(struct jobd *jd, int truncate)
+{
+	sqlite3_stmt	*st = jobd_stmt(jd, truncate ? ST_CHECKPOINT_TRUNCATE :
+			    ST_CHECKPOINT_PASSIVE);
+
+	(void)jobd_step_done(jd, st);
+}
+
+const char *
+jobd_col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	return s ? (const char *)s : "";
+}
+
+/* A nullable ms column as an RFC 3339 string or JSON null. */
+void
+jobd_add_time(cJSON *obj, const char *key, sqlite3_stmt *st, int col)
+{
+	char	 buf[40];
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		cJSON_AddNullToObject(obj, key);
+		return;
+	}
+	daemon_fmt_time(sqlite3_column_int64(st, col), buf, sizeof(buf));
+	cJSON_AddStringToObject(obj, key, buf);
+}
