@@ -1,0 +1,130 @@
+/*
+ * httpd_reply.c — every answer leaves through here: JSON bodies with
+ * Content-Type application/json, errors as {"detail": ...} in the anchor
+ * API's convention, 503 with Retry-After when jobd cannot answer.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "httpd/httpd.h"
+#include "lib/log.h"
+#include "proto/proto.h"
+
+const char *
+gw_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default:  return "Status";
+	}
+}
+
+void
+gw_reply_raw(struct gw_req *gr, int status, const char *json, size_t len)
+{
+	struct evkeyvalq	*h;
+
+	if (gr->req != NULL) {
+		h = evhttp_request_get_output_headers(gr->req);
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evbuffer_add(evhttp_request_get_output_buffer(gr->req), json,
+		    len);
+		log_debug("%s %s -> %d",
+		    gr->route ? gr->route->name : "-",
+		    evhttp_request_get_uri(gr->req), status);
+		evhttp_send_reply(gr->req, status, gw_status_text(status),
+		    NULL);
+	}
+	gw_req_done(gr);
+}
+
+void
+gw_reply_json(struct gw_req *gr, int status, const cJSON *body)
+{
+	char	*s = cJSON_PrintUnformatted(body);
+
+	if (s == NULL) {
+		gw_reply_raw(gr, 500, "{\"detail\":\"out of memory\"}", 26);
+		return;
+	}
+	gw_reply_raw(gr, status, s, strlen(s));
+	cJSON_free(s);
+}
+
+void
+gw_error(struct gw_req *gr, int status, const char *fmt, ...)
+{
+	char	 msg[512];
+	cJSON	*o;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "detail", msg);
+	gw_reply_json(gr, status, o);
+	cJSON_Delete(o);
+}
+
+void
+gw_error_list(struct gw_req *gr, int status, cJSON *detail)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "detail", detail);
+	gw_reply_json(gr, status, o);
+	cJSON_Delete(o);
+}
+
+void
+gw_unavailable(struct gw_req *gr, const char *why)
+{
+	if (gr->req != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(gr->req),
+		    "Retry-After", "1");
+	gw_error(gr, 503, "jobd unavailable: %s", why);
+}
+
+/* jobd's error codes (proto.h) to HTTP */
+void
+gw_reply_proto_error(struct gw_req *gr, const char *code, const char *message)
+{
+	cJSON	*detail;
+
+	if (strcmp(code, PROTO_E_NOT_FOUND) == 0)
+		gw_error(gr, 404, "%s", message);
+	else if (strcmp(code, PROTO_E_CONFLICT) == 0)
+		gw_error(gr, 409, "%s", message);
+	else if (strcmp(code, PROTO_E_UNAUTHORIZED) == 0)
+		gw_error(gr, 401, "%s", message);
+	else if (strcmp(code, PROTO_E_INVALID) == 0) {
+		detail = cJSON_CreateArray();
+		gw_detail_add(detail, "body", NULL, message, "value_error");
+		gw_error_list(gr, 422, detail);
+	} else if (strcmp(code, PROTO_E_INTERNAL) == 0)
+		gw_unavailable(gr, message);
+	else {
+		/* bad_request/unknown_type from jobd means we built it wrong */
+		log_warnx("jobd refused our request: %s: %s", code, message);
+		gw_error(gr, 500, "internal error");
+	}
+}
