@@ -207,6 +207,7 @@ jobd_daemon_cron(struct daemon *d)
 	struct jobd	*jd = d->priv;
 
 	jobd_cron_run(jd, jobd_now(jd));
+	rep_probe(jd->rep, daemon_now_ms());
 }
 
 /*

@@ -16,6 +16,7 @@
 #define RSCRAPE_BRIDGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 
@@ -60,6 +61,8 @@ struct rep_server *rep_listen(struct event_base *base, const char *url,
 		    const struct rep_route *routes, void *arg,
 		    const char **errp);
 void		 rep_close(struct rep_server *s);
+/* call from the cron: self-probe and re-listen (nng 1.5.2 bug #1518) */
+void		 rep_probe(struct rep_server *s, uint64_t now_ms);
 /* for handlers: record an error reply; always returns -1 */
 int		 rep_error(struct rep_ctx *ctx, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -4,18 +4,30 @@
  * answered on the loop thread, so handlers may use SQLite freely.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 
 #include "lib/bridge.h"
 #include "lib/log.h"
 
 struct rep_server {
 	nng_socket		 sock;
+	nng_listener		 listener;
+	char			 url[512];
+	/* the self-probe (see rep_probe) */
+	nng_socket		 probe;
+	nng_aio			*probe_aio;
+	int			 probing;
+	int			 probe_sent;
+	atomic_int		 probe_ok;
+	uint64_t		 probe_started_ms;
+	uint64_t		 probe_last_ms;
 	struct event		*ev;
 	const struct rep_route	*routes;
 	void			*arg;
@@ -138,7 +150,8 @@ rep_listen(struct event_base *base, const char *url,
 		goto fail;
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, 64 << 20);
 	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 1024);
-	if ((rv = nng_listen(s->sock, url, NULL, 0)) != 0)
+	snprintf(s->url, sizeof(s->url), "%s", url);
+	if ((rv = nng_listen(s->sock, url, &s->listener, 0)) != 0)
 		goto fail;
 	if ((rv = nng_socket_get_int(s->sock, NNG_OPT_RECVFD, &fd)) != 0)
 		goto fail;
@@ -152,11 +165,116 @@ fail:
 	return NULL;
 }
 
+/*
+ * nng 1.5.2 (Debian 12) has a listener bug, nanomsg/nng#1518, fixed in
+ * 1.6.0: a peer that hangs up before the SP handshake completes (a client
+ * that gave up while we were stopped, say) can leave the listener never
+ * accepting again, while established connections keep working. So the
+ * server probes itself over a fresh connection every few seconds and, when
+ * the probe gets no answer, closes the listener and listens again.
+ */
+#define REP_PROBE_EVERY_MS	2000
+#define REP_PROBE_TIMEOUT_MS	1500
+
+/* nng thread: only touches the aio and an atomic */
+static void
+probe_aio_cb(void *arg)
+{
+	struct rep_server	*s = arg;
+	nng_msg			*msg;
+
+	if (nng_aio_result(s->probe_aio) != 0) {
+		if (!s->probe_sent)
+			nng_msg_free(nng_aio_get_msg(s->probe_aio));
+		return;
+	}
+	if (!s->probe_sent) {
+		s->probe_sent = 1;
+		nng_recv_aio(s->probe, s->probe_aio);
+		return;
+	}
+	msg = nng_aio_get_msg(s->probe_aio);
+	nng_msg_free(msg);
+	atomic_store(&s->probe_ok, 1);
+}
+
+static void
+probe_end(struct rep_server *s)
+{
+	nng_aio_stop(s->probe_aio);
+	nng_aio_free(s->probe_aio);
+	s->probe_aio = NULL;
+	nng_close(s->probe);
+	s->probing = 0;
+}
+
+static void
+probe_start(struct rep_server *s, uint64_t now_ms)
+{
+	char	 reqid[PROTO_REQID_MAX + 1];
+	char	*buf;
+	size_t	 len;
+	nng_msg	*msg;
+
+	s->probe_last_ms = now_ms;
+	if (nng_req0_open(&s->probe) != 0)
+		return;
+	if (nng_aio_alloc(&s->probe_aio, probe_aio_cb, s) != 0) {
+		nng_close(s->probe);
+		return;
+	}
+	nng_dial(s->probe, s->url, NULL, NNG_FLAG_NONBLOCK);
+	proto_new_reqid(reqid);
+	buf = proto_request_encode(reqid, PROTO_PING, NULL, &len);
+	if (buf == NULL || nng_msg_alloc(&msg, 0) != 0) {
+		cJSON_free(buf);
+		nng_aio_free(s->probe_aio);
+		s->probe_aio = NULL;
+		nng_close(s->probe);
+		return;
+	}
+	nng_msg_append(msg, buf, len);
+	cJSON_free(buf);
+	atomic_store(&s->probe_ok, 0);
+	s->probe_sent = 0;
+	s->probing = 1;
+	s->probe_started_ms = now_ms;
+	nng_aio_set_timeout(s->probe_aio, REP_PROBE_TIMEOUT_MS);
+	nng_aio_set_msg(s->probe_aio, msg);
+	nng_send_aio(s->probe, s->probe_aio);
+}
+
+void
+rep_probe(struct rep_server *s, uint64_t now_ms)
+{
+	int	 rv;
+
+	if (!s->probing) {
+		if (now_ms - s->probe_last_ms >= REP_PROBE_EVERY_MS)
+			probe_start(s, now_ms);
+		return;
+	}
+	if (atomic_load(&s->probe_ok)) {
+		probe_end(s);
+		return;
+	}
+	if (now_ms - s->probe_started_ms < REP_PROBE_TIMEOUT_MS + 500)
+		return;
+	probe_end(s);
+	log_warnx("%s: no answer to a self-probe on %s; listening anew "
+	    "(nng#1518)", __func__, s->url);
+	nng_listener_close(s->listener);
+	if ((rv = nng_listen(s->sock, s->url, &s->listener, 0)) != 0)
+		log_panic("re-listen on %s: %s", s->url, nng_strerror(rv));
+}
+
 void
 rep_close(struct rep_server *s)
 {
 	if (s == NULL)
 		return;
+	if (s->probing)
+		probe_end(s);
 	event_free(s->ev);
 	nng_close(s->sock);
 	free(s);
