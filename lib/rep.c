@@ -16,6 +16,8 @@
 #include "lib/bridge.h"
 #include "lib/log.h"
 
+#define REP_SEND_TIMEOUT_MS	100
+
 struct rep_server {
 	nng_socket		 sock;
 	nng_listener		 listener;
@@ -120,9 +122,14 @@ rep_readable(evutil_socket_t fd, short what, void *arg)
 		    nng_msg_len(msg), &outlen);
 		nng_msg_clear(msg);
 		if (out != NULL && nng_msg_append(msg, out, outlen) == 0) {
-			/* rep0 send never blocks for long: the peer may be gone */
-			if ((rv = nng_sendmsg(s->sock, msg,
-			    NNG_FLAG_NONBLOCK)) != 0) {
+			/*
+			 * rep0 sends one reply at a time per pipe; a
+			 * non-blocking send to a pipe still writing the
+			 * previous reply fails (and the caller would time
+			 * out). So wait, briefly: REP_SEND_TIMEOUT_MS bounds
+			 * what a peer that stopped reading can cost us.
+			 */
+			if ((rv = nng_sendmsg(s->sock, msg, 0)) != 0) {
 				log_debug("%s: send: %s", __func__,
 				    nng_strerror(rv));
 				nng_msg_free(msg);
@@ -150,6 +157,7 @@ rep_listen(struct event_base *base, const char *url,
 		goto fail;
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, 64 << 20);
 	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 1024);
+	nng_socket_set_ms(s->sock, NNG_OPT_SENDTIMEO, REP_SEND_TIMEOUT_MS);
 	snprintf(s->url, sizeof(s->url), "%s", url);
 	if ((rv = nng_listen(s->sock, url, &s->listener, 0)) != 0)
 		goto fail;
