@@ -215,6 +215,8 @@ int	 job_maybe_complete(struct jobd *jd, int64_t jid, int64_t now_ms);
 int	 job_publish_status(struct jobd *jd, int64_t jid);
 int	 job_publish_progress(struct jobd *jd, int64_t jid);
 int	 task_is_cancelled(struct jobd *jd, const struct task_row *t);
+int	 lease_store_progress(struct jobd *jd, const struct task_row *t,
+	    const cJSON *progress, const cJSON *checkpoint, int64_t now_ms);
 int	 jobd_h_task_lease(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_task_heartbeat(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_task_finish(struct rep_ctx *ctx, void *arg);

@@ -1,14 +1,476 @@
-#include "jobd/jobd.h"
+/*
+ * jobd_records.c — task.report (posts, comments, media records of a batch)
+ * and the results of media work.
+ *
+ * Idempotence comes from the keys: posts and comments are unique per
+ * (job, fullname), media per (job, post, index); the job's counters grow
+ * by what an insert actually added, so a batch delivered twice changes
+ * nothing. The batch, the task's progress and its checkpoint are written
+ * in one transaction: a re-leased task resumes from a checkpoint that
+ * matches what is stored.
+ *
+ * Media work is per URL, not per record (media_urls): the same URL in two
+ * posts or two jobs is downloaded once, and a URL already downloaded
+ * completes a new record at once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "jobd/jobd.h"
+#include "lib/log.h"
+
+static void
+bind_str(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (cJSON_IsString(it))
+		sqlite3_bind_text(st, idx, it->valuestring, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static void
+bind_num(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (cJSON_IsNumber(it))
+		sqlite3_bind_int64(st, idx, (int64_t)it->valuedouble);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static void
+bind_bool(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
+{
+	sqlite3_bind_int(st, idx,
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key)));
+}
+
+static void
+bind_raw(sqlite3_stmt *st, int idx, const cJSON *o)
+{
+	const cJSON	*raw = cJSON_GetObjectItemCaseSensitive(o, "raw");
+	char		*s = raw ? cJSON_PrintUnformatted(raw) : NULL;
+
+	if (s)
+		sqlite3_bind_text(st, idx, s, -1, cJSON_free);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+/* the fields a record must have, checked before anything is written */
+static int
+record_ok(const cJSON *o, const char *id_prefix, const char **why)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+
+	if (!cJSON_IsObject(o)) {
+		*why = "record is not an object";
+		return 0;
+	}
+	if (id_prefix == NULL)
+		return 1;
+	if (!cJSON_IsString(id) || strncmp(id->valuestring, id_prefix, 3) != 0) {
+		*why = "record id missing or of the wrong kind";
+		return 0;
+	}
+	return 1;
+}
+
+static int
+store_post(struct jobd *jd, int64_t jid, const char *ws, const cJSON *p,
+    int64_t now_ms, int *added)
+{
+	sqlite3_stmt	*st = jobd_stmt(jd, ST_POST_INSERT);
+
+	sqlite3_bind_int64(st, 1, jid);
+	bind_str(st, 2, p, "id");
+	sqlite3_bind_text(st, 3, ws, -1, SQLITE_STATIC);
+	bind_str(st, 4, p, "subreddit");
+	bind_str(st, 5, p, "author");
+	bind_str(st, 6, p, "title");
+	bind_num(st, 7, p, "created_utc");
+	bind_num(st, 8, p, "score");
+	bind_num(st, 9, p, "num_comments");
+	bind_str(st, 10, p, "url");
+	bind_str(st, 11, p, "permalink");
+	bind_str(st, 12, p, "selftext");
+	bind_str(st, 13, p, "post_type");
+	bind_raw(st, 14, p);
+	sqlite3_bind_int64(st, 15, now_ms);
+	if (jobd_step_done(jd, st) == -1)
+		return -1;
+	if (sqlite3_changes(jd->db) > 0) {
+		(*added)++;
+		return 0;
+	}
+	st = jobd_stmt(jd, ST_POST_UPDATE);
+	sqlite3_bind_int64(st, 1, jid);
+	bind_str(st, 2, p, "id");
+	bind_str(st, 3, p, "title");
+	bind_num(st, 4, p, "score");
+	bind_num(st, 5, p, "num_comments");
+	bind_str(st, 6, p, "selftext");
+	bind_raw(st, 7, p);
+	return jobd_step_done(jd, st);
+}
+
+static int
+store_comment(struct jobd *jd, int64_t jid, const cJSON *c, int64_t now_ms,
+    int *added)
+{
+	sqlite3_stmt	*st = jobd_stmt(jd, ST_COMMENT_INSERT);
+
+	sqlite3_bind_int64(st, 1, jid);
+	bind_str(st, 2, c, "id");
+	bind_str(st, 3, c, "post_id");
+	bind_str(st, 4, c, "parent_id");
+	bind_num(st, 5, c, "depth");
+	bind_str(st, 6, c, "author");
+	bind_str(st, 7, c, "body");
+	bind_num(st, 8, c, "score");
+	bind_num(st, 9, c, "created_utc");
+	bind_bool(st, 10, c, "deleted");
+	bind_bool(st, 11, c, "removed");
+	bind_raw(st, 12, c);
+	sqlite3_bind_int64(st, 13, now_ms);
+	if (jobd_step_done(jd, st) == -1)
+		return -1;
+	if (sqlite3_changes(jd->db) > 0) {
+		(*added)++;
+		return 0;
+	}
+	st = jobd_stmt(jd, ST_COMMENT_UPDATE);
+	sqlite3_bind_int64(st, 1, jid);
+	bind_str(st, 2, c, "id");
+	bind_str(st, 3, c, "body");
+	bind_num(st, 4, c, "score");
+	bind_bool(st, 5, c, "deleted");
+	bind_bool(st, 6, c, "removed");
+	bind_raw(st, 7, c);
+	return jobd_step_done(jd, st);
+}
+
+static int
+media_status_code(const char *s)
+{
+	if (s == NULL)
+		return MEDIA_FAILED;
+	if (strcmp(s, PROTO_MEDIA_DOWNLOADED) == 0)
+		return MEDIA_DOWNLOADED;
+	if (strcmp(s, PROTO_MEDIA_SKIPPED) == 0)
+		return MEDIA_SKIPPED;
+	return MEDIA_FAILED;
+}
+
+/*
+ * A new media record: attach it to its URL's work. Records without a URL
+ * (a gallery item Reddit could not process, a video still transcoding)
+ * are failed at once: counted, never silently skipped.
+ */
+static int
+store_media(struct jobd *jd, int64_t jid, int want_media, const cJSON *m,
+    int64_t now_ms, int *added, int *queued)
+{
+	sqlite3_stmt	*st = jobd_stmt(jd, ST_MEDIA_INSERT);
+	const cJSON	*url = cJSON_GetObjectItemCaseSensitive(m, "url");
+	const cJSON	*extra = cJSON_GetObjectItemCaseSensitive(m, "extra");
+	char		*extra_s;
+	int64_t		 mid, url_id;
+	int		 status, url_state, url_status, rc;
+
+	if (!want_media)
+		return 0;
+	sqlite3_bind_int64(st, 1, jid);
+	bind_str(st, 2, m, "post_id");
+	bind_num(st, 3, m, "index");
+	bind_str(st, 4, m, "kind");
+	bind_str(st, 5, m, "url");
+	bind_str(st, 6, m, "audio_url");
+	extra_s = extra ? cJSON_PrintUnformatted(extra) : NULL;
+	if (extra_s)
+		sqlite3_bind_text(st, 7, extra_s, -1, cJSON_free);
+	sqlite3_bind_int(st, 8, cJSON_IsString(url) ? MEDIA_PENDING :
+	    MEDIA_FAILED);
+	sqlite3_bind_int64(st, 9, now_ms);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {	/* already known */
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	mid = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	(*added)++;
+	if (!cJSON_IsString(url))
+		return 0;
+
+	st = jobd_stmt(jd, ST_URL_INSERT);
+	sqlite3_bind_text(st, 1, url->valuestring, -1, SQLITE_STATIC);
+	bind_str(st, 2, m, "audio_url");
+	bind_str(st, 3, m, "kind");
+	sqlite3_bind_int64(st, 4, now_ms);
+	if (jobd_step_done(jd, st) == -1)
+		return -1;
+	st = jobd_stmt(jd, ST_URL_GET);
+	sqlite3_bind_text(st, 1, url->valuestring, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	url_id = sqlite3_column_int64(st, 0);
+	url_state = sqlite3_column_int(st, 1);
+	url_status = sqlite3_column_int(st, 2);
+	sqlite3_reset(st);
+
+	/* a URL that already has a result gives it to this record too */
+	status = url_state == URL_IDLE && url_status != MEDIA_PENDING ?
+	    url_status : MEDIA_PENDING;
+	st = jobd_stmt(jd, ST_MEDIA_SET_URL);
+	sqlite3_bind_int64(st, 1, mid);
+	sqlite3_bind_int64(st, 2, url_id);
+	sqlite3_bind_int(st, 3, status);
+	sqlite3_bind_int64(st, 4, now_ms);
+	if (jobd_step_done(jd, st) == -1)
+		return -1;
+	if (status != MEDIA_PENDING || url_state != URL_IDLE)
+		return 0;
+	st = jobd_stmt(jd, ST_TASK_INSERT);
+	sqlite3_bind_int64(st, 1, jid);
+	sqlite3_bind_text(st, 2, PROTO_KIND_MEDIA, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, url_id);
+	sqlite3_bind_int64(st, 4, now_ms);
+	if (jobd_step_done(jd, st) == -1)
+		return -1;
+	st = jobd_stmt(jd, ST_URL_SET_STATE);
+	sqlite3_bind_int64(st, 1, url_id);
+	sqlite3_bind_int(st, 2, URL_QUEUED);
+	sqlite3_bind_int64(st, 3, now_ms);
+	(*queued)++;
+	return jobd_step_done(jd, st);
+}
+
+static int
+job_media_counts(struct jobd *jd, int64_t jid, int64_t now_ms)
+{
+	sqlite3_stmt	*st = jobd_stmt(jd, ST_JOB_MEDIA_COUNTS);
+
+	sqlite3_bind_int64(st, 1, jid);
+	sqlite3_bind_int(st, 2, MEDIA_DOWNLOADED);
+	sqlite3_bind_int(st, 3, MEDIA_FAILED);
+	sqlite3_bind_int64(st, 4, now_ms);
+	return jobd_step_done(jd, st);
+}
+
+int
+jobd_h_task_report(struct rep_ctx *ctx, void *arg)
+{
+	struct jobd	*jd = arg;
+	struct lease_ref ref;
+	struct task_row	 t;
+	sqlite3_stmt	*st;
+	cJSON		*posts, *comments, *media, *progress, *checkpoint, *it;
+	const char	*err, *batch, *why = NULL;
+	int		 pn = 0, cn = 0, mn = 0, queued = 0, want_media = 0;
+	int64_t		 now = jobd_now(jd);
+
+	if (proto_get_int(ctx->req->body, "task_id", 1, &ref.task_id,
+	    &err) == -1 ||
+	    proto_get_str(ctx->req->body, "lease_id", 1, &ref.lease_id,
+	    &err) == -1 ||
+	    proto_get_str(ctx->req->body, "batch", 0, &batch, &err) == -1 ||
+	    proto_get_arr(ctx->req->body, "posts", 0, &posts, &err) == -1 ||
+	    proto_get_arr(ctx->req->body, "comments", 0, &comments,
+	    &err) == -1 ||
+	    proto_get_arr(ctx->req->body, "media", 0, &media, &err) == -1 ||
+	    proto_get_obj(ctx->req->body, "progress", 0, &progress,
+	    &err) == -1 ||
+	    proto_get_obj(ctx->req->body, "checkpoint", 0, &checkpoint,
+	    &err) == -1)
+		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
+	cJSON_ArrayForEach(it, posts)
+		if (!record_ok(it, "t3_", &why))
+			return rep_error(ctx, PROTO_E_BAD_REQUEST, "post: %s",
+			    why);
+	cJSON_ArrayForEach(it, comments)
+		if (!record_ok(it, "t1_", &why))
+			return rep_error(ctx, PROTO_E_BAD_REQUEST,
+			    "comment: %s", why);
+	cJSON_ArrayForEach(it, media)
+		if (!record_ok(it, NULL, &why))
+			return rep_error(ctx, PROTO_E_BAD_REQUEST, "media: %s",
+			    why);
+
+	if (jobd_begin(jd) == -1)
+		return jobd_db_error(jd, ctx, "begin");
+	if (lease_check(jd, ctx, &ref, now, &t) == -1)
+		return -1;
+	if (task_is_cancelled(jd, &t)) {
+		/* the job ended: keep nothing more, tell the worker */
+		jobd_rollback(jd);
+		return rep_error(ctx, PROTO_E_CONFLICT, "job %s",
+		    t.job_status);
+	}
+	st = jobd_stmt(jd, ST_JOB_GET_JID);
+	sqlite3_bind_int64(st, 1, t.jid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		want_media = sqlite3_column_int(st, JC_MEDIA);
+	sqlite3_reset(st);
+
+	cJSON_ArrayForEach(it, posts)
+		if (store_post(jd, t.jid, t.ws_id, it, now, &pn) == -1)
+			return jobd_db_error(jd, ctx, "post");
+	cJSON_ArrayForEach(it, comments)
+		if (store_comment(jd, t.jid, it, now, &cn) == -1)
+			return jobd_db_error(jd, ctx, "comment");
+	cJSON_ArrayForEach(it, media)
+		if (store_media(jd, t.jid, want_media, it, now, &mn,
+		    &queued) == -1)
+			return jobd_db_error(jd, ctx, "media");
+	st = jobd_stmt(jd, ST_JOB_ADD_COUNTS);
+	sqlite3_bind_int64(st, 1, t.jid);
+	sqlite3_bind_int(st, 2, pn);
+	sqlite3_bind_int(st, 3, cn);
+	sqlite3_bind_int(st, 4, mn);
+	sqlite3_bind_int64(st, 5, now);
+	if (jobd_step_done(jd, st) == -1 ||
+	    (mn > 0 && job_media_counts(jd, t.jid, now) == -1))
+		return jobd_db_error(jd, ctx, "counts");
+	if (lease_store_progress(jd, &t, progress, checkpoint, now) == -1)
+		return jobd_db_error(jd, ctx, "progress");
+	if (progress == NULL && (pn || cn || mn) &&
+	    job_publish_progress(jd, t.jid) == -1)
+		return jobd_db_error(jd, ctx, "progress event");
+	if (queued > 0) {
+		it = cJSON_CreateObject();
+		cJSON_AddStringToObject(it, "kind", PROTO_KIND_MEDIA);
+		events_queue(jd, PROTO_EV_WORK, it);
+	}
+	st = jobd_stmt(jd, ST_JOB_GET_JID);
+	sqlite3_bind_int64(st, 1, t.jid);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return jobd_db_error(jd, ctx, "job read");
+	}
+	ctx->reply = cJSON_CreateObject();
+	cJSON_AddNumberToObject(ctx->reply, "posts_new", pn);
+	cJSON_AddNumberToObject(ctx->reply, "comments_new", cn);
+	cJSON_AddNumberToObject(ctx->reply, "media_new", mn);
+	cJSON_AddNumberToObject(ctx->reply, "posts_scraped",
+	    (double)sqlite3_column_int64(st, JC_POSTS));
+	cJSON_AddNumberToObject(ctx->reply, "comments_scraped",
+	    (double)sqlite3_column_int64(st, JC_NCOMMENTS));
+	cJSON_AddNumberToObject(ctx->reply, "media_downloaded",
+	    (double)sqlite3_column_int64(st, JC_MDOWN));
+	sqlite3_reset(st);
+	if (jobd_commit(jd) == -1) {
+		cJSON_Delete(ctx->reply);
+		ctx->reply = NULL;
+		return jobd_db_error(jd, ctx, "commit");
+	}
+	log_debug("request %s: task %lld batch %s: %d posts, %d comments, "
+	    "%d media new", ctx->req->id, (long long)t.task_id,
+	    batch ? batch : "-", pn, cn, mn);
+	return 0;
+}
+
+/*
+ * A media URL's work ended (inside the caller's transaction): every record
+ * waiting on it takes the result, and each job concerned may complete.
+ */
+int
+media_url_result(struct jobd *jd, int64_t url_id, const cJSON *result,
+    int64_t now_ms)
+{
+	sqlite3_stmt	*st;
+	int64_t		 jids[256];
+	int		 n = 0, i, status;
+
+	status = media_status_code(cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(result, "status")));
+	st = jobd_stmt(jd, ST_URL_SET_RESULT);
+	sqlite3_bind_int64(st, 1, url_id);
+	sqlite3_bind_int(st, 2, status);
+	bind_num(st, 3, result, "bytes");
+	bind_str(st, 4, result, "sha256");
+	bind_str(st, 5, result, "content_type");
+	bind_str(st, 6, result, "path");
+	bind_str(st, 7, result, "error");
+	bind_bool(st, 8, result, "audio_merged");
+	sqlite3_bind_int64(st, 9, now_ms);
+	if (jobd_step_done(jd, st) == -1)
+		return -1;
+	st = jobd_stmt(jd, ST_MEDIA_JOBS_OF_URL);
+	sqlite3_bind_int64(st, 1, url_id);
+	while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
+		jids[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	st = jobd_stmt(jd, ST_MEDIA_RESOLVE_URL);
+	sqlite3_bind_int64(st, 1, url_id);
+	sqlite3_bind_int(st, 2, status);
+	sqlite3_bind_int64(st, 3, now_ms);
+	if (jobd_step_done(jd, st) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (job_media_counts(jd, jids[i], now_ms) == -1 ||
+		    job_publish_progress(jd, jids[i]) == -1 ||
+		    job_maybe_complete(jd, jids[i], now_ms) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A job ended other than by completing: its waiting media records are
+ * dropped. A URL's task goes on if another job still waits for it (it is
+ * handed to that job), else a queued task is cancelled.
+ */
 int
 media_job_dropped(struct jobd *jd, int64_t jid, int64_t now_ms)
 {
-	(void)jd; (void)jid; (void)now_ms;
-	return 0;
-}
-int
-lease_expire(struct jobd *jd, int64_t now_ms)
-{
-	(void)jd; (void)now_ms;
+	sqlite3_stmt	*st;
+	int64_t		 urls[1024], other;
+	int		 n = 0, i, found;
+
+	st = jobd_stmt(jd, ST_MEDIA_URLS_OF_JOB);
+	sqlite3_bind_int64(st, 1, jid);
+	while (n < 1024 && sqlite3_step(st) == SQLITE_ROW)
+		urls[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	st = jobd_stmt(jd, ST_MEDIA_CANCEL_JOB);
+	sqlite3_bind_int64(st, 1, jid);
+	sqlite3_bind_int64(st, 2, now_ms);
+	if (jobd_step_done(jd, st) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		st = jobd_stmt(jd, ST_MEDIA_LIVE_OF_URL);
+		sqlite3_bind_int64(st, 1, urls[i]);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		other = found ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (found) {
+			st = jobd_stmt(jd, ST_TASK_REASSIGN);
+			sqlite3_bind_int64(st, 1, urls[i]);
+			sqlite3_bind_int64(st, 2, other);
+			sqlite3_bind_int64(st, 3, jid);
+			if (jobd_step_done(jd, st) == -1)
+				return -1;
+			continue;
+		}
+		st = jobd_stmt(jd, ST_TASK_CANCEL_URL);
+		sqlite3_bind_int64(st, 1, urls[i]);
+		sqlite3_bind_int64(st, 2, now_ms);
+		if (jobd_step_done(jd, st) == -1)
+			return -1;
+		if (sqlite3_changes(jd->db) > 0) {
+			st = jobd_stmt(jd, ST_URL_SET_STATE);
+			sqlite3_bind_int64(st, 1, urls[i]);
+			sqlite3_bind_int(st, 2, URL_IDLE);
+			sqlite3_bind_int64(st, 3, now_ms);
+			if (jobd_step_done(jd, st) == -1)
+				return -1;
+		}
+	}
 	return 0;
 }

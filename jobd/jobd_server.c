@@ -30,12 +30,12 @@ const struct rep_route jobd_routes[] = {
 	{ PROTO_JOB_GET,		jobd_h_job_get },
 	{ PROTO_JOB_LIST,		jobd_h_job_list },
 	{ PROTO_JOB_CANCEL,		jobd_h_job_cancel },
-	//{ PROTO_TASK_LEASE,		jobd_h_task_lease },
-	//{ PROTO_TASK_HEARTBEAT,		jobd_h_task_heartbeat },
-	//{ PROTO_TASK_REPORT,		jobd_h_task_report },
-	//{ PROTO_TASK_FINISH,		jobd_h_task_finish },
-	//{ PROTO_TASK_FAIL,		jobd_h_task_fail },
-	//{ PROTO_TASK_RELEASE,		jobd_h_task_release },
+	{ PROTO_TASK_LEASE,		jobd_h_task_lease },
+	{ PROTO_TASK_HEARTBEAT,		jobd_h_task_heartbeat },
+	{ PROTO_TASK_REPORT,		jobd_h_task_report },
+	{ PROTO_TASK_FINISH,		jobd_h_task_finish },
+	{ PROTO_TASK_FAIL,		jobd_h_task_fail },
+	{ PROTO_TASK_RELEASE,		jobd_h_task_release },
 	{ NULL,				NULL }
 };
 
