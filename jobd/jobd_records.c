@@ -188,7 +188,9 @@ store_media(struct jobd *jd, int64_t jid, int want_media, const cJSON *m,
 	bind_str(st, 2, m, "post_id");
 	bind_num(st, 3, m, "index");
 	bind_str(st, 4, m, "kind");
-	bind_str(st, 5, m, "url");
+	/* a record without a URL keeps "" (the column is NOT NULL) */
+	sqlite3_bind_text(st, 5, cJSON_IsString(url) ? url->valuestring : "",
+	    -1, SQLITE_STATIC);
 	bind_str(st, 6, m, "audio_url");
 	extra_s = extra ? cJSON_PrintUnformatted(extra) : NULL;
 	if (extra_s)
