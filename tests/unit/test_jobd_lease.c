@@ -1,0 +1,293 @@
+/*
+ * test_jobd_lease.c — jobd's lease state machine on a temporary database
+ * with an injected clock: requests go through rep_dispatch() exactly as
+ * they arrive from the wire, and time moves only when a test moves it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "jobd/jobd.h"
+
+static int64_t	 fake_now = 1800000000000LL;
+static char	 dbdir[] = "/tmp/rs-lease-XXXXXX";
+
+static int64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+/* one request through the dispatcher; returns the parsed reply */
+static struct proto_reply
+call(struct jobd *jd, const char *type, const char *fmt, ...)
+{
+	struct proto_reply	 rep;
+	char			 body[4096], env[4500];
+	char			*out;
+	size_t			 outlen;
+	const char		*err;
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	snprintf(env, sizeof(env), "{\"v\":1,\"id\":\"t\",\"type\":\"%s\","
+	    "\"body\":%s}", type, body);
+	out = rep_dispatch(jobd_routes, jd, env, strlen(env), &outlen);
+	assert_non_null(out);
+	assert_int_equal(proto_reply_parse(out, outlen, &rep, &err), 0);
+	cJSON_free(out);
+	return rep;
+}
+
+static double
+num(const struct proto_reply *r, const char *k)
+{
+	return cJSON_GetNumberValue(cJSON_GetObjectItem(r->body, k));
+}
+
+static int
+setup(void **state)
+{
+	struct jobd	*jd = calloc(1, sizeof(*jd));
+	char		 path[256];
+
+	assert_non_null(mkdtemp(dbdir));
+	snprintf(path, sizeof(path), "%s/rscrape.db", dbdir);
+	jd->clock = fake_clock;
+	assert_int_equal(jobd_state_init(jd, path, 30), 0);
+	*state = jd;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct jobd	*jd = *state;
+	char		 cmd[300];
+
+	jobd_state_fini(jd);
+	free(jd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dbdir);
+	assert_int_equal(system(cmd), 0);
+	strcpy(dbdir, "/tmp/rs-lease-XXXXXX");
+	return 0;
+}
+
+struct task { int64_t id; char lease[64]; int attempt; char ckpt[256]; };
+
+static char ws[64];
+
+static void
+make_job(struct jobd *jd, int media)
+{
+	struct proto_reply r = call(jd, PROTO_WORKSPACE_CREATE,
+	    "{\"name\":\"t\"}");
+
+	assert_true(r.ok);
+	snprintf(ws, sizeof(ws), "%s", cJSON_GetStringValue(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(r.body, "workspace"),
+	    "id")));
+	proto_reply_free(&r);
+	r = call(jd, PROTO_JOB_CREATE, "{\"workspace_id\":\"%s\",\"target\":"
+	    "\"python\",\"target_type\":\"subreddit\",\"mode\":\"full\","
+	    "\"limit\":10,\"download_media\":%s,\"scrape_comments\":true,"
+	    "\"plugins\":[]}", ws, media ? "true" : "false");
+	assert_true(r.ok);
+	proto_reply_free(&r);
+}
+
+/* lease one task; 0 when none */
+static int
+lease(struct jobd *jd, const char *kind, struct task *t)
+{
+	struct proto_reply	 r = call(jd, PROTO_TASK_LEASE,
+				    "{\"worker\":\"w\",\"kind\":\"%s\"}", kind);
+	cJSON			*tk;
+	char			*ck;
+
+	assert_true(r.ok);
+	tk = cJSON_GetArrayItem(cJSON_GetObjectItem(r.body, "tasks"), 0);
+	if (tk == NULL) {
+		proto_reply_free(&r);
+		return 0;
+	}
+	t->id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(tk,
+	    "task_id"));
+	snprintf(t->lease, sizeof(t->lease), "%s", cJSON_GetStringValue(
+	    cJSON_GetObjectItem(tk, "lease_id")));
+	t->attempt = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(tk,
+	    "attempt"));
+	ck = cJSON_PrintUnformatted(cJSON_GetObjectItem(tk, "checkpoint"));
+	snprintf(t->ckpt, sizeof(t->ckpt), "%s", ck);
+	cJSON_free(ck);
+	proto_reply_free(&r);
+	return 1;
+}
+
+static const char *
+err_of(struct jobd *jd, const char *type, const struct task *t)
+{
+	static char		 code[32];
+	struct proto_reply	 r = call(jd, type,
+				    "{\"task_id\":%lld,\"lease_id\":\"%s\"}",
+				    (long long)t->id, t->lease);
+
+	snprintf(code, sizeof(code), "%s", r.ok ? "ok" : r.err_code);
+	proto_reply_free(&r);
+	return code;
+}
+
+static void
+test_heartbeat_extends_expiry_requeues_with_checkpoint(void **state)
+{
+	struct jobd		*jd = *state;
+	struct task		 t1, t2;
+	struct proto_reply	 r;
+
+	make_job(jd, 0);
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t1));
+	assert_int_equal(t1.attempt, 1);
+	assert_false(lease(jd, PROTO_KIND_FETCH, &t2));
+
+	/* a heartbeat at 20 s moves the deadline to 50 s */
+	fake_now += 20000;
+	r = call(jd, PROTO_TASK_HEARTBEAT, "{\"task_id\":%lld,\"lease_id\":"
+	    "\"%s\",\"checkpoint\":{\"after\":\"t3_x\"}}", (long long)t1.id,
+	    t1.lease);
+	assert_true(r.ok);
+	assert_true(num(&r, "lease_expires_at") == (double)(fake_now + 30000));
+	proto_reply_free(&r);
+
+	fake_now += 29999;		/* one ms before the deadline */
+	assert_int_equal(lease_expire(jd, fake_now), 0);
+	assert_false(lease(jd, PROTO_KIND_FETCH, &t2));
+	fake_now += 1;			/* at the deadline */
+	assert_int_equal(lease_expire(jd, fake_now), 1);
+
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t2));
+	assert_int_equal(t2.id, t1.id);
+	assert_int_equal(t2.attempt, 2);
+	assert_string_not_equal(t2.lease, t1.lease);
+	assert_string_equal(t2.ckpt, "{\"after\":\"t3_x\"}");
+	assert_string_equal(err_of(jd, PROTO_TASK_HEARTBEAT, &t1),
+	    PROTO_E_LEASE_LOST);
+	assert_string_equal(err_of(jd, PROTO_TASK_FINISH, &t1),
+	    PROTO_E_LEASE_LOST);
+	assert_string_equal(err_of(jd, PROTO_TASK_FINISH, &t2), "ok");
+	assert_string_equal(err_of(jd, PROTO_TASK_FINISH, &t2),
+	    PROTO_E_LEASE_LOST);	/* a finished task has no lease */
+}
+
+static void
+test_report_is_idempotent(void **state)
+{
+	struct jobd		*jd = *state;
+	struct task		 t;
+	struct proto_reply	 r;
+	int			 i;
+	static const char batch[] = "{\"task_id\":%lld,\"lease_id\":\"%s\","
+	    "\"batch\":\"b\",\"posts\":[{\"id\":\"t3_a\",\"raw\":{}},"
+	    "{\"id\":\"t3_b\",\"raw\":{}}],\"comments\":[{\"id\":\"t1_c\","
+	    "\"post_id\":\"t3_a\",\"raw\":{}}]}";
+
+	make_job(jd, 0);
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+	for (i = 0; i < 3; i++) {
+		r = call(jd, PROTO_TASK_REPORT, batch, (long long)t.id,
+		    t.lease);
+		assert_true(r.ok);
+		assert_true(num(&r, "posts_new") == (i == 0 ? 2 : 0));
+		assert_true(num(&r, "comments_new") == (i == 0 ? 1 : 0));
+		assert_true(num(&r, "posts_scraped") == 2);
+		assert_true(num(&r, "comments_scraped") == 1);
+		proto_reply_free(&r);
+	}
+	/* a malformed record is refused before anything is written */
+	r = call(jd, PROTO_TASK_REPORT, "{\"task_id\":%lld,\"lease_id\":"
+	    "\"%s\",\"posts\":[{\"id\":\"t1_wrongkind\",\"raw\":{}}]}",
+	    (long long)t.id, t.lease);
+	assert_false(r.ok);
+	assert_string_equal(r.err_code, PROTO_E_BAD_REQUEST);
+	proto_reply_free(&r);
+}
+
+static void
+test_release_and_retry_rules(void **state)
+{
+	struct jobd		*jd = *state;
+	struct task		 t;
+	struct proto_reply	 r;
+	int			 n;
+
+	make_job(jd, 0);
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+	assert_string_equal(err_of(jd, PROTO_TASK_RELEASE, &t), "ok");
+	for (n = 1; n <= PROTO_MAX_ATTEMPTS; n++) {
+		assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+		r = call(jd, PROTO_TASK_FAIL, "{\"task_id\":%lld,\"lease_id\":"
+		    "\"%s\",\"error\":\"HTTP 503\",\"retry\":true}",
+		    (long long)t.id, t.lease);
+		assert_true(r.ok);
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
+		    r.body, "job_status")), n < PROTO_MAX_ATTEMPTS ?
+		    PROTO_ST_RUNNING : PROTO_ST_FAILED);
+		proto_reply_free(&r);
+	}
+	assert_false(lease(jd, PROTO_KIND_FETCH, &t));
+}
+
+static void
+test_media_completion_rule(void **state)
+{
+	struct jobd		*jd = *state;
+	struct task		 f, m;
+	struct proto_reply	 r;
+
+	make_job(jd, 1);
+	assert_true(lease(jd, PROTO_KIND_FETCH, &f));
+	r = call(jd, PROTO_TASK_REPORT, "{\"task_id\":%lld,\"lease_id\":\"%s\","
+	    "\"media\":[{\"post_id\":\"t3_a\",\"index\":0,\"kind\":\"image\","
+	    "\"url\":\"http://h/a.jpg\"}]}", (long long)f.id, f.lease);
+	assert_true(r.ok);
+	proto_reply_free(&r);
+	r = call(jd, PROTO_TASK_FINISH, "{\"task_id\":%lld,\"lease_id\":"
+	    "\"%s\"}", (long long)f.id, f.lease);
+	/* fetch done, media outstanding: still running */
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(r.body,
+	    "job_status")), PROTO_ST_RUNNING);
+	proto_reply_free(&r);
+	assert_true(lease(jd, PROTO_KIND_MEDIA, &m));
+	r = call(jd, PROTO_TASK_FINISH, "{\"task_id\":%lld,\"lease_id\":\"%s\","
+	    "\"result\":{\"status\":\"failed\",\"error\":\"HTML at an image "
+	    "URL\"}}", (long long)m.id, m.lease);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(r.body,
+	    "job_status")), PROTO_ST_COMPLETED);
+	proto_reply_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_heartbeat_extends_expiry_requeues_with_checkpoint,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_is_idempotent,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_and_retry_rules,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_media_completion_rule,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
