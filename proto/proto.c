@@ -302,6 +302,11 @@ proto_default_urls(const char *runtime_dir, char *rep, size_t replen,
 
 /* strict field access */
 
+static const char *field_err(const char *key, const char *what);
+
+/* errp may be NULL: the caller only wants to know whether it failed */
+#define SET_ERR(errp, v) do { if ((errp) != NULL) *(errp) = (v); } while (0)
+
 static const char *
 field_err(const char *key, const char *what)
 {
@@ -320,13 +325,13 @@ proto_get_str(const cJSON *obj, const char *key, int required,
 	*out = NULL;
 	if (it == NULL || cJSON_IsNull(it)) {
 		if (required) {
-			*errp = field_err(key, "is required");
+			SET_ERR(errp, field_err(key, "is required"));
 			return -1;
 		}
 		return 0;
 	}
 	if (!cJSON_IsString(it)) {
-		*errp = field_err(key, "must be a string");
+		SET_ERR(errp, field_err(key, "must be a string"));
 		return -1;
 	}
 	*out = it->valuestring;
@@ -342,14 +347,14 @@ proto_get_int(const cJSON *obj, const char *key, int required, int64_t *out,
 
 	if (it == NULL || cJSON_IsNull(it)) {
 		if (required) {
-			*errp = field_err(key, "is required");
+			SET_ERR(errp, field_err(key, "is required"));
 			return -1;
 		}
 		return 0;
 	}
 	d = it->valuedouble;
 	if (!cJSON_IsNumber(it) || d != floor(d) || fabs(d) > 9007199254740992.0) {
-		*errp = field_err(key, "must be an integer");
+		SET_ERR(errp, field_err(key, "must be an integer"));
 		return -1;
 	}
 	*out = (int64_t)d;
@@ -364,13 +369,13 @@ proto_get_bool(const cJSON *obj, const char *key, int required, int *out,
 
 	if (it == NULL || cJSON_IsNull(it)) {
 		if (required) {
-			*errp = field_err(key, "is required");
+			SET_ERR(errp, field_err(key, "is required"));
 			return -1;
 		}
 		return 0;
 	}
 	if (!cJSON_IsBool(it)) {
-		*errp = field_err(key, "must be a boolean");
+		SET_ERR(errp, field_err(key, "must be a boolean"));
 		return -1;
 	}
 	*out = cJSON_IsTrue(it);
@@ -386,14 +391,14 @@ get_typed(const cJSON *obj, const char *key, int required, cJSON **out,
 	*out = NULL;
 	if (it == NULL || cJSON_IsNull(it)) {
 		if (required) {
-			*errp = field_err(key, "is required");
+			SET_ERR(errp, field_err(key, "is required"));
 			return -1;
 		}
 		return 0;
 	}
 	if (want_array ? !cJSON_IsArray(it) : !cJSON_IsObject(it)) {
-		*errp = field_err(key, want_array ? "must be an array" :
-		    "must be an object");
+		SET_ERR(errp, field_err(key, want_array ? "must be an array" :
+		    "must be an object"));
 		return -1;
 	}
 	*out = it;
