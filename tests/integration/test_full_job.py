@@ -1,0 +1,112 @@
+"""Full jobs through all the real processes (httpd, jobd, fetchd) against
+the fake Reddit: exact counts from the fake's own truth (never from the
+scraper), the request bound of DESIGN.md §5, user targets, and the
+targets that must fail with a message saying why."""
+
+import os
+import sys
+
+import pytest
+
+from conftest import require
+from rstack import Stack, wait_until
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from fakereddit.launch import FakeReddit  # noqa: E402
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+@pytest.fixture(scope="module")
+def env():
+    require("rscrapectl", "jobd", "httpd", "fetchd")
+    fake = FakeReddit(scenario="small")
+    fake.start()
+    s = Stack(env={
+        "RSCRAPE_REDDIT_API_URL": fake.base,
+        "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
+        "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
+        "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
+        "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
+        "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "100000",
+        "RSCRAPE_JOBD_LEASE_SECONDS": "5"})
+    try:
+        for d in ("jobd", "httpd", "fetchd"):
+            s.start(d)
+        ws, key = s.workspace_and_key()
+        yield s, fake, ws, key
+    except Exception:
+        sys.stderr.write(s.logs())
+        raise
+    finally:
+        s.close()
+        fake.stop()
+
+
+def run_job(s, ws, key, timeout=120, **body):
+    r = s.http("POST", "/api/v1/workspaces/%s/jobs" % ws, key=key, json=body)
+    assert r.status_code == 201, r.text
+    path = "/api/v1/workspaces/%s/jobs/%s" % (ws, r.json()["id"])
+
+    def done():
+        j = s.http("GET", path, key=key).json()
+        return j if j["status"] in TERMINAL else None
+    return wait_until(done, timeout=timeout, interval=0.2,
+                      what="the job to end")
+
+
+def test_full_subreddit_job_has_exact_counts_at_the_request_bound(env):
+    s, fake, ws, key = env
+    fake.reset()
+    truth = fake.truth(sub="fakesub", limit=50)
+    j = run_job(s, ws, key, target="fakesub", limit=50,
+                download_media=False)
+    assert j["status"] == "completed", j
+    assert j["posts_scraped"] == truth["posts"]
+    assert j["comments_scraped"] == truth["comments"]
+    assert j["progress"]["listing_exhausted"] is True
+    stats = fake.stats()
+    # DESIGN.md §5: listing pages + trees + morechildren batches + continues
+    assert stats["api"] == truth["requests_min"]["total"], stats
+
+
+def test_media_records_follow_the_posts(env):
+    s, fake, ws, key = env
+    truth = fake.truth(sub="fakesub", limit=50)
+    r = s.http("POST", "/api/v1/workspaces/%s/jobs" % ws, key=key,
+               json={"target": "fakesub", "limit": 50,
+                     "scrape_comments": False})
+    path = "/api/v1/workspaces/%s/jobs/%s" % (ws, r.json()["id"])
+    j = wait_until(lambda: (lambda j: j if j["progress"].get("phase") in
+                            ("media", "done") else None)(
+        s.http("GET", path, key=key).json()), timeout=60, interval=0.2,
+        what="fetch to finish")
+    assert j["progress"]["media"] == truth["media"]["items"]
+    assert j["progress"]["media_failed"] == truth["media"]["failed"]
+    s.http("DELETE", path, key=key)
+
+
+def test_user_job(env):
+    s, fake, ws, key = env
+    truth = fake.truth(user="fakeuser", limit=100)
+    j = run_job(s, ws, key, target="u/fakeuser", target_type="user",
+                download_media=False)
+    assert j["status"] == "completed", j
+    assert j["posts_scraped"] == truth["posts"]
+    assert j["comments_scraped"] == truth["comments"]
+
+
+@pytest.mark.parametrize("target,target_type,word", [
+    ("privatesub", "subreddit", "private"),
+    ("bannedsub", "subreddit", "banned"),
+    ("quarantinedsub", "subreddit", "quarantined"),
+    ("nosuchsub", "subreddit", "not"),
+    ("suspendeduser", "user", "suspended"),
+    ("nosuchuser", "user", "not"),
+])
+def test_unavailable_targets_fail_saying_why(env, target, target_type, word):
+    s, fake, ws, key = env
+    j = run_job(s, ws, key, target=target, target_type=target_type)
+    assert j["status"] == "failed", j
+    assert word in j["error_message"].lower(), j["error_message"]
+    assert target in j["error_message"], j["error_message"]
