@@ -436,6 +436,69 @@ lease_release(struct jobd *jd, struct rep_ctx *ctx,
 }
 
 /* cron: leases past their deadline go back to the queue */
+/*
+ * One expired lease (inside the cron's transaction). The task goes back to
+ * the queue with its checkpoint, unless its job has ended meanwhile (the
+ * task is dropped) or it has now lost PROTO_MAX_ATTEMPTS workers in a row
+ * without a sign of progress (the job, or the media item, fails).
+ */
+static int
+expire_one(struct jobd *jd, int64_t task_id, int64_t now_ms)
+{
+	sqlite3_stmt	*st = jobd_stmt(jd, ST_TASK_GET);
+	struct task_row	 t;
+	cJSON		*res;
+	char		 msg[128];
+	int		 rc;
+
+	memset(&t, 0, sizeof(t));
+	sqlite3_bind_int64(st, 1, task_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	t.task_id = task_id;
+	t.jid = sqlite3_column_int64(st, 1);
+	t.kind_media = strcmp(jobd_col_text(st, 2), PROTO_KIND_MEDIA) == 0;
+	t.failures = sqlite3_column_int(st, 5);
+	t.url_id = sqlite3_column_int64(st, 8);
+	snprintf(t.job_status, sizeof(t.job_status), "%s",
+	    jobd_col_text(st, 9));
+	sqlite3_reset(st);
+
+	if (task_is_cancelled(jd, &t)) {
+		if (set_task_state(jd, task_id, TASK_CANCELLED, NULL, NULL,
+		    now_ms) == -1)
+			return -1;
+		if (!t.kind_media)
+			return 0;
+		st = jobd_stmt(jd, ST_URL_SET_STATE);
+		sqlite3_bind_int64(st, 1, t.url_id);
+		sqlite3_bind_int(st, 2, URL_IDLE);
+		sqlite3_bind_int64(st, 3, now_ms);
+		return jobd_step_done(jd, st);
+	}
+	if (t.failures + 1 < PROTO_MAX_ATTEMPTS)
+		return requeue(jd, task_id, 1, "lease expired", now_ms);
+
+	snprintf(msg, sizeof(msg), "the worker was lost %d times in a row "
+	    "(lease expired)", PROTO_MAX_ATTEMPTS);
+	if (set_task_state(jd, task_id, TASK_FAILED, msg, NULL, now_ms) == -1)
+		return -1;
+	log_info("task %lld failed: %s", (long long)task_id, msg);
+	if (t.kind_media) {
+		res = cJSON_CreateObject();
+		cJSON_AddStringToObject(res, "status", PROTO_MEDIA_FAILED);
+		cJSON_AddStringToObject(res, "error", msg);
+		rc = media_url_result(jd, t.url_id, res, now_ms);
+		cJSON_Delete(res);
+		return rc;
+	}
+	if (jobd_status_terminal(t.job_status))
+		return 0;
+	return job_set_terminal(jd, t.jid, PROTO_ST_FAILED, msg, now_ms);
+}
+
 int
 lease_expire(struct jobd *jd, int64_t now_ms)
 {
@@ -453,7 +516,7 @@ lease_expire(struct jobd *jd, int64_t now_ms)
 	if (jobd_begin(jd) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (requeue(jd, ids[i], 1, "lease expired", now_ms) == -1) {
+		if (expire_one(jd, ids[i], now_ms) == -1) {
 			jobd_rollback(jd);
 			return -1;
 		}

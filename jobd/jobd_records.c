@@ -226,9 +226,13 @@ store_media(struct jobd *jd, int64_t jid, int want_media, const cJSON *m,
 	url_status = sqlite3_column_int(st, 2);
 	sqlite3_reset(st);
 
-	/* a URL that already has a result gives it to this record too */
-	status = url_state == URL_IDLE && url_status != MEDIA_PENDING ?
-	    url_status : MEDIA_PENDING;
+	/*
+	 * A URL already downloaded (or skipped) gives its result to this
+	 * record at once; one that failed is tried again, since the failure
+	 * may have been the host's and not the URL's.
+	 */
+	status = url_state == URL_IDLE && (url_status == MEDIA_DOWNLOADED ||
+	    url_status == MEDIA_SKIPPED) ? url_status : MEDIA_PENDING;
 	st = jobd_stmt(jd, ST_MEDIA_SET_URL);
 	sqlite3_bind_int64(st, 1, mid);
 	sqlite3_bind_int64(st, 2, url_id);

@@ -91,6 +91,9 @@
  *             media?: {media_id, url, kind, post_id, ...} (media tasks)}
  *     Leasing the first task of a pending job makes the job running.
  *     A lease lasts lease_seconds ([jobd] lease_seconds, default 30).
+ *     A media task is one distinct URL, whatever the number of posts and
+ *     jobs that refer to it: media = {media_id (first record), url_id, url,
+ *     audio_url?, kind, post_id, index, extra}.
  *
  *   task.heartbeat {task_id, lease_id, progress?: {...}, checkpoint?: {...}}
  *     -> {lease_expires_at, cancelled: bool}
@@ -112,14 +115,25 @@
  *               created_utc, deleted: bool, removed: bool, raw: {..}}
  *     media   = {post_id, index, kind, url, audio_url?, extra?: {..}}
  *     errors: lease_lost, bad_request.
+ *     When the task's job has ended (cancelled, failed): conflict, and
+ *     nothing of the batch is stored; the worker stops and finishes.
  *
  *   task.finish {task_id, lease_id, progress?: {...}}
  *     -> {job_status}   the task is done. The job completes when its fetch
  *     task is done and no media task is outstanding.
+ *     A media task carries result: {status: "downloaded"|"failed"|
+ *     "skipped", bytes, sha256, content_type, path, error, audio_merged?}.
+ *     Every media record with that URL, in any job, takes the result; a
+ *     new record whose URL is already downloaded (or skipped) takes it at
+ *     once, one whose URL failed before is tried again. media_downloaded
+ *     counts a job's records that ended downloaded, progress.media_failed
+ *     the failed ones; a failed media item never fails its job.
  *   task.fail   {task_id, lease_id, error: "<message>", retry: bool}
  *     retry false: the job fails with error_message = error.
  *     retry true: the task goes back to the queue (attempt + 1); after
  *     PROTO_MAX_ATTEMPTS the job fails.
+ *     Attempts are counted since the last heartbeat or report (a sign of
+ *     progress), so a long job whose workers restart now and then goes on.
  *     -> {job_status}
  *   task.release {task_id, lease_id}  -> {}
  *     Hands the lease back at once (SIGTERM); the next lease gets the task
@@ -129,6 +143,10 @@
  *   passed to the queue, keeping checkpoint and progress; the next
  *   task.lease hands it out with attempt + 1 and a new lease_id. Any call
  *   with the old lease_id gets lease_lost.
+ *   An expiry counts as a failed attempt (task.fail retry true); the task
+ *   of a job that has ended is dropped instead of queued. A cancelled
+ *   job's queued tasks are dropped at once; its leased ones see
+ *   cancelled: true on heartbeat and conflict on report.
  *
  * EVENTS (jobd pub socket)
  *   Each message is "<topic> <json>", so a subscriber can filter by topic

@@ -274,6 +274,51 @@ test_media_completion_rule(void **state)
 	proto_reply_free(&r);
 }
 
+/* a job whose worker dies every time fails; a cancelled job's task is
+ * dropped at expiry rather than handed out again */
+static void
+test_expiry_rules(void **state)
+{
+	struct jobd		*jd = *state;
+	struct task		 t;
+	struct proto_reply	 r;
+	char			 jobid[64];
+	int			 n;
+
+	make_job(jd, 0);
+	for (n = 1; n <= PROTO_MAX_ATTEMPTS; n++) {
+		assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+		assert_int_equal(t.attempt, n);
+		fake_now += jd->lease_ms;
+		assert_int_equal(lease_expire(jd, fake_now), 1);
+	}
+	assert_false(lease(jd, PROTO_KIND_FETCH, &t));
+	r = call(jd, PROTO_JOB_LIST, "{\"workspace_id\":\"%s\"}", ws);
+	assert_true(r.ok);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(r.body, "jobs"), 0),
+	    "status")), PROTO_ST_FAILED);
+	assert_int_equal(jd->lease_expiries, PROTO_MAX_ATTEMPTS);
+	proto_reply_free(&r);
+
+	make_job(jd, 0);
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+	r = call(jd, PROTO_JOB_LIST, "{\"workspace_id\":\"%s\"}", ws);
+	snprintf(jobid, sizeof(jobid), "%s", cJSON_GetStringValue(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.body,
+	    "jobs"), 0), "id")));
+	proto_reply_free(&r);
+	r = call(jd, PROTO_JOB_CANCEL, "{\"workspace_id\":\"%s\","
+	    "\"job_id\":\"%s\"}", ws, jobid);
+	assert_true(r.ok);
+	proto_reply_free(&r);
+	fake_now += jd->lease_ms;
+	assert_int_equal(lease_expire(jd, fake_now), 1);
+	assert_false(lease(jd, PROTO_KIND_FETCH, &t));
+	assert_string_equal(err_of(jd, PROTO_TASK_HEARTBEAT, &t),
+	    PROTO_E_LEASE_LOST);
+}
+
 int
 main(void)
 {
@@ -286,6 +331,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_release_and_retry_rules,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_media_completion_rule,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_rules,
 		    setup, teardown),
 	};
 
