@@ -128,3 +128,50 @@ gw_reply_proto_error(struct gw_req *gr, const char *code, const char *message)
 		gw_error(gr, 500, "internal error");
 	}
 }
+
+/*
+ * libevent 2.1 answers some protocol errors from inside evhttp, before any
+ * callback of ours runs, with evhttp_send_error() and an HTML page: an
+ * unparsable request line or header, headers over max_headers_size, a body
+ * over max_body_size, an unknown method (501), an Expect other than
+ * 100-continue (417). 2.1 has no hook
+ * for them (evhttp_set_errorcb is 2.2). libevent calls evhttp_send_error
+ * through its PLT (checked on Debian's 2.1.12: objdump shows
+ * "call evhttp_send_error@plt"), so this definition in the httpd
+ * executable interposes on those calls too, and every error leaves as
+ * JSON. The parser's state is unknown after such an error, so the
+ * connection closes, as libevent's own page does.
+ */
+void
+evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*buf = evhttp_request_get_output_buffer(req);
+	const char		*detail;
+
+	switch (error) {
+	case 400:
+		detail = "Malformed request line or headers, or headers over "
+		    "the size limit";
+		break;
+	case 413:
+		detail = "Request body over the size limit";
+		break;
+	case 417:
+		detail = "Only \"Expect: 100-continue\" is supported";
+		break;
+	case 501:
+		detail = "Method not implemented";
+		break;
+	default:
+		detail = reason ? reason : gw_status_text(error);
+		break;
+	}
+	evhttp_clear_headers(h);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Connection", "close");
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	evbuffer_add_printf(buf, "{\"detail\":\"%s\"}", detail);
+	log_debug("libevent error %d answered as JSON", error);
+	evhttp_send_reply(req, error, reason, NULL);
+}

@@ -63,13 +63,12 @@ gw_init(struct daemon *d)
 	if ((gw->http = evhttp_new(d->base)) == NULL)
 		return -1;
 	/*
-	 * libevent answers a few errors itself, with HTML: bodies beyond
-	 * max_body_size, headers beyond max_headers_size, unparsable request
-	 * lines, disallowed methods. Every method is allowed (405 is ours),
-	 * and the body limit libevent enforces is far above the 64 KiB that
-	 * gw_h_job_create answers with a JSON 413; only a client sending
-	 * more than GW_BODY_HARD_MAX or GW_HEADERS_MAX meets libevent's own
-	 * answer, which keeps memory bounded.
+	 * libevent answers a few errors itself: bodies beyond max_body_size,
+	 * headers beyond max_headers_size, unparsable request lines. Those
+	 * answers go through evhttp_send_error(), which httpd_reply.c
+	 * replaces with a JSON one. Every method is allowed (405 is ours), and
+	 * gw_h_job_create answers bodies over 64 KiB with 413 itself; libevent's
+	 * limit (GW_BODY_HARD_MAX) only keeps memory bounded.
 	 */
 	evhttp_set_allowed_methods(gw->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
@@ -78,6 +77,8 @@ gw_init(struct daemon *d)
 	evhttp_set_max_body_size(gw->http, GW_BODY_HARD_MAX);
 	evhttp_set_max_headers_size(gw->http, GW_HEADERS_MAX);
 	evhttp_set_timeout(gw->http, 30);
+	/* drain an oversized body before answering 413, so clients read it */
+	evhttp_set_flags(gw->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_default_content_type(gw->http, "application/json");
 	evhttp_set_gencb(gw->http, gw_dispatch, gw);
 	if ((gw->sock = evhttp_bind_socket_with_handle(gw->http, host,
