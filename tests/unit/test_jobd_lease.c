@@ -319,6 +319,65 @@ test_expiry_rules(void **state)
 	    PROTO_E_LEASE_LOST);
 }
 
+/* one report of one media record on a new job; returns the job's status
+ * after its fetch task finishes */
+static char *
+media_job(struct jobd *jd, const char *url)
+{
+	static char		 st[32];
+	struct task		 f;
+	struct proto_reply	 r;
+
+	make_job(jd, 1);
+	assert_true(lease(jd, PROTO_KIND_FETCH, &f));
+	r = call(jd, PROTO_TASK_REPORT, "{\"task_id\":%lld,\"lease_id\":\"%s\","
+	    "\"batch\":\"b\",\"media\":[{\"post_id\":\"t3_a\",\"index\":0,"
+	    "\"kind\":\"image\",\"url\":\"%s\"}]}", (long long)f.id, f.lease,
+	    url);
+	assert_true(r.ok);
+	proto_reply_free(&r);
+	r = call(jd, PROTO_TASK_FINISH, "{\"task_id\":%lld,\"lease_id\":"
+	    "\"%s\"}", (long long)f.id, f.lease);
+	snprintf(st, sizeof(st), "%s", cJSON_GetStringValue(
+	    cJSON_GetObjectItem(r.body, "job_status")));
+	proto_reply_free(&r);
+	return st;
+}
+
+/* a downloaded URL serves later jobs at once; a failed one is retried */
+static void
+test_media_url_results_are_reused(void **state)
+{
+	struct jobd		*jd = *state;
+	struct task		 m;
+	struct proto_reply	 r;
+
+	assert_string_equal(media_job(jd, "http://h/ok.jpg"),
+	    PROTO_ST_RUNNING);
+	assert_true(lease(jd, PROTO_KIND_MEDIA, &m));
+	r = call(jd, PROTO_TASK_FINISH, "{\"task_id\":%lld,\"lease_id\":\"%s\","
+	    "\"result\":{\"status\":\"downloaded\",\"bytes\":3}}",
+	    (long long)m.id, m.lease);
+	assert_true(r.ok);
+	proto_reply_free(&r);
+	/* the same URL in another job: no new work, completed at once */
+	assert_string_equal(media_job(jd, "http://h/ok.jpg"),
+	    PROTO_ST_COMPLETED);
+	assert_false(lease(jd, PROTO_KIND_MEDIA, &m));
+
+	assert_string_equal(media_job(jd, "http://h/bad.jpg"),
+	    PROTO_ST_RUNNING);
+	assert_true(lease(jd, PROTO_KIND_MEDIA, &m));
+	r = call(jd, PROTO_TASK_FINISH, "{\"task_id\":%lld,\"lease_id\":\"%s\","
+	    "\"result\":{\"status\":\"failed\",\"error\":\"503\"}}",
+	    (long long)m.id, m.lease);
+	assert_true(r.ok);
+	proto_reply_free(&r);
+	assert_string_equal(media_job(jd, "http://h/bad.jpg"),
+	    PROTO_ST_RUNNING);
+	assert_true(lease(jd, PROTO_KIND_MEDIA, &m));
+}
+
 int
 main(void)
 {
@@ -334,6 +393,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_rules,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_media_url_results_are_reused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
