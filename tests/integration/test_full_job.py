@@ -5,6 +5,7 @@ targets that must fail with a message saying why."""
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -110,3 +111,46 @@ def test_unavailable_targets_fail_saying_why(env, target, target_type, word):
     assert j["status"] == "failed", j
     assert word in j["error_message"].lower(), j["error_message"]
     assert target in j["error_message"], j["error_message"]
+
+
+def test_cancel_stops_the_fetch_within_a_second(env):
+    s, fake, ws, key = env
+    r = s.http("POST", "/api/v1/workspaces/%s/jobs" % ws, key=key,
+               json={"target": "fakesub", "limit": 50,
+                     "download_media": False})
+    path = "/api/v1/workspaces/%s/jobs/%s" % (ws, r.json()["id"])
+    wait_until(lambda: s.http("GET", path, key=key).json()
+               ["comments_scraped"] > 0, timeout=30, interval=0.05,
+               what="comments to arrive")
+    assert s.http("DELETE", path, key=key).status_code == 200
+    before = fake.stats()["api"]
+    # an observation window, not a readiness wait: within a second of the
+    # cancel fetchd must stop asking Reddit for anything
+    time.sleep(1.5)
+    settled = fake.stats()["api"]
+    time.sleep(1.0)
+    assert fake.stats()["api"] == settled, "fetchd still fetching"
+    assert settled - before <= 3
+    j = s.http("GET", path, key=key).json()
+    assert j["status"] == "cancelled"
+    assert 0 < j["comments_scraped"]
+
+
+def test_fetchd_killed_mid_job_resumes_and_counts_are_exact(env):
+    s, fake, ws, key = env
+    truth = fake.truth(sub="fakesub", limit=50)
+    r = s.http("POST", "/api/v1/workspaces/%s/jobs" % ws, key=key,
+               json={"target": "fakesub", "limit": 50,
+                     "download_media": False})
+    path = "/api/v1/workspaces/%s/jobs/%s" % (ws, r.json()["id"])
+    wait_until(lambda: s.http("GET", path, key=key).json()
+               ["comments_scraped"] > 100, timeout=30, interval=0.05,
+               what="the job to be well under way")
+    s.daemons["fetchd"].kill()
+    s.start("fetchd")
+    j = wait_until(lambda: (lambda j: j if j["status"] in TERMINAL else
+                            None)(s.http("GET", path, key=key).json()),
+                   timeout=90, interval=0.2, what="the job to end")
+    assert j["status"] == "completed", j
+    assert j["posts_scraped"] == truth["posts"]
+    assert j["comments_scraped"] == truth["comments"]
