@@ -154,3 +154,39 @@ def test_fetchd_killed_mid_job_resumes_and_counts_are_exact(env):
     assert j["status"] == "completed", j
     assert j["posts_scraped"] == truth["posts"]
     assert j["comments_scraped"] == truth["comments"]
+
+
+def test_transient_faults_are_retried_and_counts_stay_exact(env):
+    s, fake, ws, key = env
+    truth = fake.truth(sub="fakesub", limit=50)
+    fake.faults([
+        {"path": "/r/fakesub/new", "times": 1, "action": "status",
+         "status": 503},
+        {"path": "/comments/", "times": 2, "action": "truncate"},
+        {"path": "/comments/", "times": 1, "action": "nonjson"},
+        {"path": "/api/morechildren", "times": 1, "action": "429",
+         "retry_after": 1},
+        {"path": "/comments/", "times": 1, "action": "expire"},
+    ])
+    try:
+        j = run_job(s, ws, key, target="fakesub", limit=50,
+                    download_media=False)
+    finally:
+        fake.reset()
+    assert j["status"] == "completed", j
+    assert j["posts_scraped"] == truth["posts"]
+    assert j["comments_scraped"] == truth["comments"]
+
+
+def test_retries_run_out_and_the_job_fails_naming_the_request(env):
+    s, fake, ws, key = env
+    fake.faults([{"path": "/r/fakesub/about", "times": None,
+                  "action": "status", "status": 502}])
+    try:
+        j = run_job(s, ws, key, target="fakesub", limit=5,
+                    download_media=False)
+    finally:
+        fake.reset()
+    assert j["status"] == "failed", j
+    assert "/r/fakesub/about" in j["error_message"], j["error_message"]
+    assert "502" in j["error_message"], j["error_message"]
