@@ -170,6 +170,7 @@ int	 jobd_h_job_get(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_job_list(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_job_cancel(struct rep_ctx *ctx, void *arg);
 cJSON	*jobd_job_json(struct jobd *jd, sqlite3_stmt *row, int64_t now_ms);
+cJSON	*jobd_job_config_json(sqlite3_stmt *row);
 int	 jobd_key_hash(const char *secret, char out[65]);
 
 /* jobd_lease.c: the task state machine */

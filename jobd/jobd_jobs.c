@@ -55,11 +55,33 @@ job_progress_json(sqlite3_stmt *st)
 	return p;
 }
 
+/* The job's effective options, as the job object and leased tasks show
+ * them. */
+cJSON *
+jobd_job_config_json(sqlite3_stmt *st)
+{
+	cJSON	*cf = cJSON_CreateObject(), *pl;
+
+	cJSON_AddNumberToObject(cf, "limit",
+	    (double)sqlite3_column_int64(st, JC_LIMIT));
+	cJSON_AddBoolToObject(cf, "download_media",
+	    sqlite3_column_int(st, JC_MEDIA));
+	cJSON_AddBoolToObject(cf, "scrape_comments",
+	    sqlite3_column_int(st, JC_COMMENTS));
+	pl = cJSON_Parse(jobd_col_text(st, JC_PLUGINS));
+	if (!cJSON_IsArray(pl)) {
+		cJSON_Delete(pl);
+		pl = cJSON_CreateArray();
+	}
+	cJSON_AddItemToObject(cf, "plugins", pl);
+	return cf;
+}
+
 /* The public job object: exactly the 16 fields of DESIGN.md §4. */
 cJSON *
 jobd_job_json(struct jobd *jd, sqlite3_stmt *st, int64_t now_ms)
 {
-	cJSON	*j = cJSON_CreateObject(), *cf, *pl;
+	cJSON	*j = cJSON_CreateObject();
 	int64_t	 end;
 
 	(void)jd;
@@ -69,16 +91,7 @@ jobd_job_json(struct jobd *jd, sqlite3_stmt *st, int64_t now_ms)
 	cJSON_AddStringToObject(j, "target", jobd_col_text(st, JC_TARGET));
 	cJSON_AddStringToObject(j, "target_type", jobd_col_text(st, JC_TTYPE));
 	cJSON_AddStringToObject(j, "mode", jobd_col_text(st, JC_MODE));
-	cf = cJSON_AddObjectToObject(j, "config");
-	cJSON_AddNumberToObject(cf, "limit",
-	    (double)sqlite3_column_int64(st, JC_LIMIT));
-	cJSON_AddBoolToObject(cf, "download_media",
-	    sqlite3_column_int(st, JC_MEDIA));
-	cJSON_AddBoolToObject(cf, "scrape_comments",
-	    sqlite3_column_int(st, JC_COMMENTS));
-	pl = cJSON_Parse(jobd_col_text(st, JC_PLUGINS));
-	cJSON_AddItemToObject(cf, "plugins", cJSON_IsArray(pl) ? pl :
-	    (cJSON_Delete(pl), cJSON_CreateArray()));
+	cJSON_AddItemToObject(j, "config", jobd_job_config_json(st));
 	cJSON_AddStringToObject(j, "status", jobd_col_text(st, JC_STATUS));
 	jobd_add_time(j, "started_at", st, JC_STARTED);
 	jobd_add_time(j, "completed_at", st, JC_COMPLETED);

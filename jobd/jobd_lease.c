@@ -54,7 +54,7 @@ task_job_json(struct jobd *jd, int64_t jid, cJSON *task, char *status,
     size_t statuslen)
 {
 	sqlite3_stmt	*st = jobd_stmt(jd, ST_JOB_GET_JID);
-	cJSON		*j, *c, *plugins;
+	cJSON		*j;
 
 	sqlite3_bind_int64(st, 1, jid);
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -69,18 +69,7 @@ task_job_json(struct jobd *jd, int64_t jid, cJSON *task, char *status,
 	cJSON_AddStringToObject(j, "target", jobd_col_text(st, JC_TARGET));
 	cJSON_AddStringToObject(j, "target_type", jobd_col_text(st, JC_TTYPE));
 	cJSON_AddStringToObject(j, "mode", jobd_col_text(st, JC_MODE));
-	c = cJSON_AddObjectToObject(j, "config");
-	cJSON_AddNumberToObject(c, "limit",
-	    (double)sqlite3_column_int64(st, JC_LIMIT));
-	cJSON_AddBoolToObject(c, "download_media",
-	    sqlite3_column_int(st, JC_MEDIA));
-	cJSON_AddBoolToObject(c, "scrape_comments",
-	    sqlite3_column_int(st, JC_COMMENTS));
-	plugins = cJSON_Parse(jobd_col_text(st, JC_PLUGINS));
-	cJSON_AddItemToObject(c, "plugins", cJSON_IsArray(plugins) ? plugins :
-	    cJSON_CreateArray());
-	if (!cJSON_IsArray(plugins))
-		cJSON_Delete(plugins);
+	cJSON_AddItemToObject(j, "config", jobd_job_config_json(st));
 	snprintf(status, statuslen, "%s", jobd_col_text(st, JC_STATUS));
 	sqlite3_reset(st);
 	return 0;
