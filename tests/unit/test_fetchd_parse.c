@@ -16,46 +16,9 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/testdata.h"
+
 #include "fetchd/fetchd_parse.h"
-
-static const char *
-datadir(void)
-{
-	const char	*d = getenv("RSCRAPE_TESTDATA");
-
-	return d != NULL ? d : "tests/data";
-}
-
-static char *
-slurp(const char *path, size_t *lenp)
-{
-	FILE	*f;
-	char	*buf;
-	long	 n;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("cannot open %s (run from the source tree or set "
-		    "RSCRAPE_TESTDATA)", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*lenp = (size_t)n;
-	return buf;
-}
-
-static char *
-fixture(const char *name, size_t *lenp)
-{
-	char	 path[1024];
-
-	snprintf(path, sizeof(path), "%s/reddit/%s", datadir(), name);
-	return slurp(path, lenp);
-}
 
 /* ------------------------------------------------------------------ */
 /* Listings                                                             */
