@@ -405,6 +405,8 @@ class Handler(BaseHTTPRequestHandler):
             return json_reply({"error": "invalid_grant"})
         else:
             return json_reply({"error": "unsupported_grant_type"})
+        srv.count("grant_" + ("installed_client" if grant.endswith(
+            "installed_client") else grant))
         tok = srv.new_token(cid)
         out = {"access_token": tok, "token_type": "bearer",
                "expires_in": int(cfg.token_ttl), "scope": "*"}
@@ -450,6 +452,8 @@ class Handler(BaseHTTPRequestHandler):
         if not ok:
             return too_many(srv, reset)
         srv.count("api")
+        if client is None:
+            srv.count("public")      # a .json request with no token
         args = dict(q)
         args.update(form)
         raw = args.get("raw_json") == "1"
