@@ -376,9 +376,11 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	if ((text = cJSON_PrintUnformatted(r->body)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	cJSON_Delete(r->body);
-	if ((r->body = cJSON_CreateRaw(text)) == NULL)
+	if ((r->body = cJSON_CreateRaw("")) == NULL)
 		fatalx("%s: out of memory", __func__);
-	free(text);
+	/* the text itself, not a copy (cJSON allocates with malloc) */
+	free(r->body->valuestring);
+	r->body->valuestring = text;
 	r->cb = cb;
 	r->arg = arg;
 	TAILQ_INSERT_TAIL(&t->reports, r, entry);
