@@ -500,6 +500,12 @@ rd_client_requests(const struct rd_client *c)
 	return c->answered;
 }
 
+double
+rd_client_budget(const struct rd_client *c)
+{
+	return c->rate.remaining;
+}
+
 struct rd_client *
 rd_client_new(struct event_base *base, const struct rs_config *cf)
 {

@@ -96,6 +96,7 @@ struct gw {
 };
 
 /* httpd_server.c: the daemon_ops */
+int	 gw_check(const struct rs_config *cf, char *err, size_t errlen);
 int	 gw_init(struct daemon *d);
 void	 gw_cron(struct daemon *d);
 void	 gw_stop(struct daemon *d);

@@ -38,6 +38,21 @@ split_listen(const char *listen, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+/* -t and start: the listen address must parse */
+int
+gw_check(const struct rs_config *cf, char *err, size_t errlen)
+{
+	char	 host[256];
+	int	 port;
+
+	if (split_listen(cf->httpd.listen, host, sizeof(host), &port) == -1) {
+		snprintf(err, errlen, "%s: httpd.listen: expected host:port: "
+		    "\"%s\"", cf->path, cf->httpd.listen);
+		return -1;
+	}
+	return 0;
+}
+
 int
 gw_init(struct daemon *d)
 {
