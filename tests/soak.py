@@ -3,10 +3,10 @@
 
     make && /usr/bin/python3 tests/soak.py [--kills 20] [--seed 1]
 
-Starts the fake Reddit (scenario "full": fakesub, 250 posts with a
-2500-comment thread and deep chains) and the stack from $RSCRAPE_BUILD
-(default build/), creates one full job (limit 250, comments, no media
-until mediad exists), and every 0.5-3 s kills one daemon at random with
+Starts the fake Reddit (--scenario, default "demo": 100 posts, ~970
+comments with a 650-comment thread and a 12-deep chain) and the stack from
+$RSCRAPE_BUILD (default build/), creates one full job (--limit, default
+100, comments; media once mediad is built), and every 0.5-3 s kills one daemon at random with
 SIGKILL and starts it again at once, as systemd's Restart=always would.
 Then it waits for the job and compares with the fake's truth: status,
 posts, comments, and the database rows (no duplicates). Exit 0 when all
@@ -32,8 +32,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--limit", type=int, default=250)
-    ap.add_argument("--delay", type=float, default=0.1,
+    ap.add_argument("--scenario", default="demo")
+    ap.add_argument("--sub", default="demo")
+    ap.add_argument("--limit", type=int, default=100)
+    ap.add_argument("--delay", type=float, default=2.0,
                     help="seconds added to each comment-tree request")
     opts = ap.parse_args()
     seed = opts.seed if opts.seed is not None else int(time.time())
@@ -41,17 +43,17 @@ def main():
     victims = [d for d in ("jobd", "httpd", "fetchd", "mediad") if have(d)]
     print("soak: seed %d, %d kills among %s" % (seed, opts.kills,
                                                  ", ".join(victims)))
-    with FakeReddit(scenario="full") as fake, \
+    with FakeReddit(scenario=opts.scenario) as fake, \
             Stack(env=fake_env(fake, RSCRAPE_JOBD_LEASE_SECONDS="3"),
                   request_timeout_ms=3000) as s:
         for d in victims:
             s.start(d)
         ws, key = s.workspace_and_key()
-        truth = fake.truth(sub="fakesub", limit=opts.limit)
+        truth = fake.truth(sub=opts.sub, limit=opts.limit)
         fake.faults([{"path": "/comments/", "times": None,
                       "action": "delay", "seconds": opts.delay}])
         media = "mediad" in victims
-        job = s.create_job(ws, key, target="fakesub", limit=opts.limit,
+        job = s.create_job(ws, key, target=opts.sub, limit=opts.limit,
                            download_media=media)
         t0 = time.monotonic()
         kills = []
