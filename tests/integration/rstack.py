@@ -76,7 +76,7 @@ class Daemon:
         self.stack = stack
         self.name = name
         self.args = args
-        self.extra_env = dict(env or {})
+        self.env = env or {}        # on top of the stack's environment
         # watch_notify: keep reading the NOTIFY_SOCKET for the daemon's
         # whole life; every line it sends lands in .notes (see note())
         self.watch_notify = watch_notify
@@ -109,7 +109,7 @@ class Daemon:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(self.notify_path)
         env = dict(self.stack.env)
-        env.update(self.extra_env)
+        env.update(self.env)
         env["NOTIFY_SOCKET"] = self.notify_path
         log = open(self.log_path, "ab")
         try:
@@ -283,6 +283,8 @@ class Stack:
     # --- daemons -------------------------------------------------------
     def start(self, name, *args, wait_ready=True, timeout=READY_TIMEOUT,
               env=None, watch_notify=False):
+        """env: variables for this daemon only (e.g. a PATH without
+        ffmpeg for mediad); watch_notify: see Daemon."""
         d = self.daemons.get(name)
         if d is not None and d.running():
             raise AssertionError("%s is already running" % name)
