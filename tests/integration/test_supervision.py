@@ -31,7 +31,7 @@ STATUS = {
     "jobd": r"^STATUS=\d+ jobs running, \d+ tasks leased",
     "httpd": r"^STATUS=\d+ requests to jobd in flight, jobd connected",
     "fetchd": r"^STATUS=\d+ tasks held, \d+ Reddit requests",
-    "mediad": r"^STATUS=.*\d",
+    "mediad": r"^STATUS=\d+ tasks held, \d+ transfers running",
 }
 
 
