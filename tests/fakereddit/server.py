@@ -59,7 +59,8 @@ class Config:
 class Fault:
     """One injected fault rule (see tests/README.md)."""
 
-    ACTIONS = ("status", "truncate", "nonjson", "delay", "429", "expire")
+    ACTIONS = ("status", "truncate", "nonjson", "delay", "429", "expire",
+               "slow", "redirect")
 
     def __init__(self, d):
         self.action = str(d.get("action", "status"))
@@ -326,7 +327,14 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if method == "HEAD":
                 return
-            if rep.stream:
+            slow = getattr(rep, "slow", 0)
+            if slow and not rep.stream and not cut:
+                # half the body, a pause, then the rest
+                self.wfile.write(body[:len(body) // 2])
+                self.wfile.flush()
+                time.sleep(slow)
+                self.wfile.write(body[len(body) // 2:])
+            elif rep.stream:
                 for chunk in rep.stream[1]:
                     self.wfile.write(chunk)
             elif cut:
@@ -360,6 +368,11 @@ class Handler(BaseHTTPRequestHandler):
                 text = fault.spec.get("body", "<html><body><h1>%d</h1>"
                                       "</body></html>" % code)
                 return html_reply(code, text)
+            elif fault.action == "redirect":
+                srv.count("injected_redirect")
+                rep = Reply(302, b"", "text/html",
+                            [("Location", fault.spec.get("location", "/"))])
+                return rep
             elif fault.action == "429":
                 ra = fault.retry_after if fault.retry_after is not None \
                     else srv.cfg.retry_after
@@ -374,6 +387,9 @@ class Handler(BaseHTTPRequestHandler):
             if fault.action == "truncate":
                 srv.count("injected_truncate")
                 rep.cut = True
+            elif fault.action == "slow":
+                srv.count("injected_slow")
+                rep.slow = fault.seconds
             elif fault.action == "nonjson":
                 srv.count("injected_nonjson")
                 rep.body = ("<!doctype html><html><head><title>Reddit - "
