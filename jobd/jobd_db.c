@@ -178,6 +178,17 @@ static const char *const migrations[] = {
 	"  UNIQUE (jid, post_id, idx));"
 	"CREATE INDEX media_job ON media(jid, status);"
 	"CREATE INDEX media_url ON media(url_id, status);",
+	/*
+	 * 2: reading results. Sentiment per post and comment (the sentiment
+	 * plugin fills them; the posts API filters on the label), media
+	 * files found by content hash.
+	 */
+	"ALTER TABLE posts ADD COLUMN sentiment_label TEXT;"
+	"ALTER TABLE posts ADD COLUMN sentiment_score REAL;"
+	"ALTER TABLE comments ADD COLUMN sentiment_label TEXT;"
+	"ALTER TABLE comments ADD COLUMN sentiment_score REAL;"
+	"CREATE INDEX media_urls_sha ON media_urls(sha256) "
+	"  WHERE sha256 IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
