@@ -99,7 +99,7 @@ gw_cron(struct daemon *d)
 
 	notify_status("%d requests to jobd in flight, jobd %s", gw->inflight,
 	    bridge_connected(gw->jobd) ? "connected" : "not connected");
-	if (d->stopping && gw->inflight == 0)
+	if (d->stopping && gw->inflight == 0 && gw->streams == 0)
 		daemon_exit(d);
 }
 
@@ -108,12 +108,15 @@ gw_stop(struct daemon *d)
 {
 	struct gw	*gw = d->priv;
 
-	/* stop accepting; requests in flight finish (cron exits when none) */
+	/*
+	 * stop accepting; requests in flight, exports included, finish (the
+	 * cron exits when none is left)
+	 */
 	if (gw->sock != NULL) {
 		evhttp_del_accept_socket(gw->http, gw->sock);
 		gw->sock = NULL;
 	}
-	if (gw->inflight == 0)
+	if (gw->inflight == 0 && gw->streams == 0)
 		daemon_exit(d);
 }
 
