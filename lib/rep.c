@@ -17,6 +17,8 @@
 #include "lib/log.h"
 
 #define REP_SEND_TIMEOUT_MS	100
+#define RSCRAPE_XSTR(x)		#x
+#define RSCRAPE_STR(x)		RSCRAPE_XSTR(x)
 
 struct rep_server {
 	nng_socket		 sock;
@@ -47,13 +49,93 @@ rep_error(struct rep_ctx *ctx, const char *code, const char *fmt, ...)
 	return -1;
 }
 
+/* One parsed request through the routes; returns the encoded reply. */
+static char *
+dispatch_one(const struct rep_route *routes, void *arg,
+    const struct proto_request *req, size_t *outlen)
+{
+	struct rep_ctx		 ctx;
+	const struct rep_route	*r;
+	char			*out;
+
+	for (r = routes; r->type != NULL; r++)
+		if (strcmp(r->type, req->type) == 0)
+			break;
+	if (r->type == NULL) {
+		log_warnx("request %s: unknown type \"%.64s\"", req->id,
+		    req->type);
+		return proto_reply_err_encode(req->id, PROTO_E_UNKNOWN_TYPE,
+		    "unknown message type", outlen);
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.req = req;
+	log_debug("request %s: %s", req->id, req->type);
+	if (r->fn(&ctx, arg) == 0) {
+		out = proto_reply_ok_encode(req->id, ctx.reply, outlen);
+	} else {
+		if (ctx.err_code == NULL)
+			log_panic("request %s: %s failed without an error code",
+			    req->id, req->type);
+		if (strcmp(ctx.err_code, PROTO_E_INTERNAL) == 0)
+			log_warnx("request %s: %s: %s", req->id, req->type,
+			    ctx.err_msg);
+		else
+			log_debug("request %s: %s: %s: %s", req->id, req->type,
+			    ctx.err_code, ctx.err_msg);
+		out = proto_reply_err_encode(req->id, ctx.err_code, ctx.err_msg,
+		    outlen);
+	}
+	cJSON_Delete(ctx.reply);
+	return out;
+}
+
+/* A batch: every call answered as if alone, the replies sent as one. */
+static char *
+dispatch_batch(const struct rep_route *routes, void *arg,
+    const struct proto_request *batch, size_t *outlen)
+{
+	struct proto_request	 req;
+	cJSON			*calls, *it;
+	char			*parts[PROTO_BATCH_MAX], *out;
+	size_t			 lens[PROTO_BATCH_MAX];
+	const char		*err;
+	int			 n = 0, i;
+
+	calls = cJSON_GetObjectItemCaseSensitive(batch->body, "calls");
+	if (!cJSON_IsArray(calls) || cJSON_GetArraySize(calls) < 1 ||
+	    cJSON_GetArraySize(calls) > PROTO_BATCH_MAX) {
+		log_warnx("request %s: batch calls missing or too many",
+		    batch->id);
+		return proto_reply_err_encode(batch->id, PROTO_E_BAD_REQUEST,
+		    "batch calls must be an array of 1.." 
+		    RSCRAPE_STR(PROTO_BATCH_MAX) " requests", outlen);
+	}
+	cJSON_ArrayForEach(it, calls) {
+		if (proto_request_parse_json(it, &req, &err) == -1)
+			parts[n] = proto_reply_err_encode(req.id,
+			    PROTO_E_BAD_REQUEST, err, &lens[n]);
+		else if (strcmp(req.type, PROTO_BATCH) == 0)
+			parts[n] = proto_reply_err_encode(req.id,
+			    PROTO_E_BAD_REQUEST, "batch inside a batch",
+			    &lens[n]);
+		else
+			parts[n] = dispatch_one(routes, arg, &req, &lens[n]);
+		if (parts[n] == NULL)
+			break;
+		n++;
+	}
+	out = n == cJSON_GetArraySize(calls) ?
+	    proto_batch_encode(batch->id, 1, parts, lens, n, outlen) : NULL;
+	for (i = 0; i < n; i++)
+		cJSON_free(parts[i]);
+	return out;
+}
+
 char *
 rep_dispatch(const struct rep_route *routes, void *arg, const void *buf,
     size_t len, size_t *outlen)
 {
 	struct proto_request	 req;
-	struct rep_ctx		 ctx;
-	const struct rep_route	*r;
 	const char		*err;
 	char			*out;
 
@@ -62,38 +144,10 @@ rep_dispatch(const struct rep_route *routes, void *arg, const void *buf,
 		log_warnx("request %s: %s", req.id, err);
 		out = proto_reply_err_encode(req.id, PROTO_E_BAD_REQUEST, err,
 		    outlen);
-		proto_request_free(&req);
-		return out;
-	}
-	for (r = routes; r->type != NULL; r++)
-		if (strcmp(r->type, req.type) == 0)
-			break;
-	if (r->type == NULL) {
-		log_warnx("request %s: unknown type \"%.64s\"", req.id, req.type);
-		out = proto_reply_err_encode(req.id, PROTO_E_UNKNOWN_TYPE,
-		    "unknown message type", outlen);
-		proto_request_free(&req);
-		return out;
-	}
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.req = &req;
-	log_debug("request %s: %s", req.id, req.type);
-	if (r->fn(&ctx, arg) == 0) {
-		out = proto_reply_ok_encode(req.id, ctx.reply, outlen);
-	} else {
-		if (ctx.err_code == NULL)
-			log_panic("request %s: %s failed without an error code",
-			    req.id, req.type);
-		if (strcmp(ctx.err_code, PROTO_E_INTERNAL) == 0)
-			log_warnx("request %s: %s: %s", req.id, req.type,
-			    ctx.err_msg);
-		else
-			log_debug("request %s: %s: %s: %s", req.id, req.type,
-			    ctx.err_code, ctx.err_msg);
-		out = proto_reply_err_encode(req.id, ctx.err_code, ctx.err_msg,
-		    outlen);
-	}
-	cJSON_Delete(ctx.reply);
+	} else if (strcmp(req.type, PROTO_BATCH) == 0)
+		out = dispatch_batch(routes, arg, &req, outlen);
+	else
+		out = dispatch_one(routes, arg, &req, outlen);
 	proto_request_free(&req);
 	return out;
 }

@@ -20,6 +20,16 @@
  *   key is an error. A malformed envelope gets a "bad_request" reply (with
  *   id "-" when none could be read); an unknown type gets "unknown_type".
  *   The request id appears in every log line about the request.
+ *
+ * BATCHES
+ *   batch   {calls: [request envelope, ...]}   1..PROTO_BATCH_MAX calls
+ *     -> {replies: [reply envelope, ...]}      same order, same ids
+ *   A client with several calls ready at once (httpd under load) sends them
+ *   as one message: one nng round trip instead of one each. jobd answers
+ *   every call exactly as if it had come alone (each has its own reply,
+ *   ok or error); a malformed call inside gets its own bad_request reply; a
+ *   batch inside a batch is bad_request. The batch itself fails only when
+ *   its own envelope or calls array is malformed.
  *   64-bit integers and millisecond times travel as JSON numbers and are read
  *   with valuedouble (exact below 2^53), never valueint.
  *
@@ -224,6 +234,8 @@
 #define PROTO_REQID_MAX		64
 
 /* message types */
+#define PROTO_BATCH		"batch"
+#define PROTO_BATCH_MAX		64
 #define PROTO_PING		"ping"
 #define PROTO_WORKSPACE_CREATE	"workspace.create"
 #define PROTO_WORKSPACE_LIST	"workspace.list"
@@ -333,6 +345,14 @@ char	*proto_reply_err_encode(const char *reqid, const char *code,
 int	 proto_reply_parse(const void *buf, size_t len,
 	    struct proto_reply *rep, const char **errp);
 void	 proto_reply_free(struct proto_reply *rep);
+/* the same checks on an envelope inside a batch; obj stays the caller's */
+int	 proto_request_parse_json(cJSON *obj, struct proto_request *req,
+	    const char **errp);
+int	 proto_reply_parse_json(cJSON *obj, struct proto_reply *rep,
+	    const char **errp);
+/* a batch request (reply 0) or reply (reply 1) from encoded envelopes */
+char	*proto_batch_encode(const char *reqid, int reply, char *const *parts,
+	    const size_t *lens, int n, size_t *lenp);
 
 /* events */
 char	*proto_event_encode(const char *topic, const cJSON *body,
