@@ -68,20 +68,30 @@ reply_invalid(struct gw_req *gr, const char *message)
 
 /* each downloaded item gets the URL of its file on this API */
 static void
+add_url(cJSON *m, const char *ws, const char *member, const char *key)
+{
+	cJSON	*sha = cJSON_GetObjectItemCaseSensitive(m, member);
+	char	 url[256];
+
+	if (cJSON_IsString(sha)) {
+		snprintf(url, sizeof(url), "/api/v1/workspaces/%s/media/%s", ws,
+		    sha->valuestring);
+		cJSON_AddStringToObject(m, key, url);
+	} else
+		cJSON_AddNullToObject(m, key);
+}
+
+/* each downloaded item gets the URL of its file(s) on this API */
+static void
 add_file_urls(struct gw_req *gr, cJSON *media)
 {
-	cJSON		*m, *sha;
-	char		 ws[64], url[256];
+	cJSON		*m;
+	char		 ws[64];
 
 	ws_id(gr, ws, sizeof(ws));
 	cJSON_ArrayForEach(m, media) {
-		sha = cJSON_GetObjectItemCaseSensitive(m, PROTO_F_SHA256);
-		if (cJSON_IsString(sha)) {
-			snprintf(url, sizeof(url), "/api/v1/workspaces/%s/media/%s",
-			    ws, sha->valuestring);
-			cJSON_AddStringToObject(m, "file_url", url);
-		} else
-			cJSON_AddNullToObject(m, "file_url");
+		add_url(m, ws, PROTO_F_SHA256, "file_url");
+		add_url(m, ws, PROTO_F_AUDIO_SHA256, "audio_file_url");
 	}
 }
 

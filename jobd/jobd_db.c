@@ -178,8 +178,12 @@ static const char *const migrations[] = {
 	"  UNIQUE (jid, post_id, idx));"
 	"CREATE INDEX media_job ON media(jid, status);"
 	"CREATE INDEX media_url ON media(url_id, status);",
+	/* 2: a video's audio track kept beside it (mediad without ffmpeg) */
+	"ALTER TABLE media_urls ADD COLUMN audio_path TEXT;"
+	"ALTER TABLE media_urls ADD COLUMN audio_sha256 TEXT;"
+	"ALTER TABLE media_urls ADD COLUMN audio_bytes INTEGER;",
 	/*
-	 * 2: reading results. Sentiment per post and comment (the sentiment
+	 * 3: reading results. Sentiment per post and comment (the sentiment
 	 * plugin fills them; the posts API filters on the label), media
 	 * files found by content hash.
 	 */
@@ -188,7 +192,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE comments ADD COLUMN sentiment_label TEXT;"
 	"ALTER TABLE comments ADD COLUMN sentiment_score REAL;"
 	"CREATE INDEX media_urls_sha ON media_urls(sha256) "
-	"  WHERE sha256 IS NOT NULL;",
+	"  WHERE sha256 IS NOT NULL;"
+	"CREATE INDEX media_urls_audio_sha ON media_urls(audio_sha256) "
+	"  WHERE audio_sha256 IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -342,7 +348,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    "updated_at = ?3 WHERE url_id = ?1",
 	[ST_URL_SET_RESULT] = "UPDATE media_urls SET state = 0, status = ?2, "
 	    "bytes = ?3, sha256 = ?4, content_type = ?5, path = ?6, "
-	    "error = ?7, audio_merged = ?8, updated_at = ?9 WHERE url_id = ?1",
+	    "error = ?7, audio_merged = ?8, updated_at = ?9, audio_path = ?10, "
+	    "audio_sha256 = ?11, audio_bytes = ?12 WHERE url_id = ?1",
 	[ST_CHECKPOINT_PASSIVE] = "PRAGMA wal_checkpoint(PASSIVE)",
 	[ST_CHECKPOINT_TRUNCATE] = "PRAGMA wal_checkpoint(TRUNCATE)",
 };

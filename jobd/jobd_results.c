@@ -712,11 +712,13 @@ jobd_h_post_list(struct rep_ctx *ctx, void *arg)
 /* ---- media rows (media.list, post.get) ----------------------------- */
 
 enum { MC_MID, MC_JOB, MC_POST, MC_IDX, MC_KIND, MC_URL, MC_STATUS,
-	MC_BYTES, MC_SHA, MC_CTYPE, MC_ERROR, MC_CREATED, MC_UPDATED };
+	MC_BYTES, MC_SHA, MC_CTYPE, MC_ERROR, MC_CREATED, MC_UPDATED,
+	MC_AMERGED, MC_ASHA, MC_ABYTES };
 #define MEDIA_SQL "SELECT m.mid, j.id, m.post_id, m.idx, m.kind, m.url, " \
 	"m.status, u.bytes, u.sha256, u.content_type, coalesce(u.error, " \
 	"CASE WHEN json_valid(m.extra) THEN json_extract(m.extra, " \
-	"'$.error') END), m.created_at, m.updated_at FROM media m " \
+	"'$.error') END), m.created_at, m.updated_at, u.audio_merged, " \
+	"u.audio_sha256, u.audio_bytes FROM media m " \
 	"JOIN jobs j ON j.jid = m.jid " \
 	"LEFT JOIN media_urls u ON u.url_id = m.url_id WHERE m.jid = :jid"
 
@@ -753,11 +755,23 @@ media_json(sqlite3_stmt *st)
 		add_int(o, "bytes", st, MC_BYTES);
 		add_text(o, PROTO_F_SHA256, st, MC_SHA);
 		add_text(o, PROTO_F_CONTENT_TYPE, st, MC_CTYPE);
+		/* a video whose audio track is a file of its own */
+		add_text(o, PROTO_F_AUDIO_SHA256, st, MC_ASHA);
+		add_int(o, "audio_bytes", st, MC_ABYTES);
 	} else {
 		cJSON_AddNullToObject(o, "bytes");
 		cJSON_AddNullToObject(o, PROTO_F_SHA256);
 		cJSON_AddNullToObject(o, PROTO_F_CONTENT_TYPE);
+		cJSON_AddNullToObject(o, PROTO_F_AUDIO_SHA256);
+		cJSON_AddNullToObject(o, "audio_bytes");
 	}
+	if (status == MEDIA_DOWNLOADED &&
+	    sqlite3_column_type(st, MC_AMERGED) != SQLITE_NULL &&
+	    sqlite3_column_type(st, MC_ASHA) == SQLITE_NULL)
+		cJSON_AddBoolToObject(o, "audio_merged",
+		    sqlite3_column_int(st, MC_AMERGED));
+	else
+		cJSON_AddBoolToObject(o, "audio_merged", 0);
 	if (status == MEDIA_FAILED || status == MEDIA_SKIPPED)
 		add_text(o, "error", st, MC_ERROR);
 	else
@@ -1021,13 +1035,18 @@ jobd_h_media_file(struct rep_ctx *ctx, void *arg)
 		return -1;
 	if (proto_get_str(ctx->req->body, "sha256", 1, &sha, &err) == -1)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
-	if ((st = prepare(jd, "SELECT u.sha256, u.path, u.content_type, "
-	    "u.bytes FROM media_urls u WHERE u.sha256 = :sha "
-	    "AND u.status = :done AND u.path IS NOT NULL AND EXISTS ("
+	/* a file is a media item's own, or a video's separate audio track */
+	if ((st = prepare(jd, "SELECT :sha, CASE WHEN u.sha256 = :sha THEN "
+	    "u.path ELSE u.audio_path END, CASE WHEN u.sha256 = :sha THEN "
+	    "u.content_type ELSE :audio END, CASE WHEN u.sha256 = :sha THEN "
+	    "u.bytes ELSE u.audio_bytes END FROM media_urls u "
+	    "WHERE (u.sha256 = :sha OR u.audio_sha256 = :sha) "
+	    "AND u.status = :done AND EXISTS ("
 	    "SELECT 1 FROM media m JOIN jobs j ON j.jid = m.jid "
 	    "WHERE m.url_id = u.url_id AND j.workspace_id = :ws) "
 	    "ORDER BY u.updated_at DESC LIMIT 1")) == NULL)
 		return jobd_db_error(jd, ctx, "media file");
+	bind_name_text(st, ":audio", "audio/mp4");
 	bind_name_text(st, ":sha", sha);
 	bind_name_text(st, ":ws", ws);
 	bind_name_int(st, ":done", MEDIA_DOWNLOADED);

@@ -67,6 +67,8 @@ static const struct cf_key cf_keys[] = {
 	I(mediad, parallel, mediad.parallel, 8, 1, 256),
 	I(mediad, max_bytes, mediad.max_bytes, 209715200, 1,
 	    INT64_C(1099511627776)),
+	I(mediad, per_host, mediad.per_host, 4, 1, 256),
+	I(mediad, mux_timeout, mediad.mux_timeout, 300, 1, 86400),
 };
 #define NKEYS (sizeof(cf_keys) / sizeof(cf_keys[0]))
 

@@ -49,6 +49,8 @@ struct rs_config {
 	struct {
 		int64_t	 parallel;
 		int64_t	 max_bytes;
+		int64_t	 per_host;	/* transfers to one host at once */
+		int64_t	 mux_timeout;	/* seconds an ffmpeg run may take */
 	} mediad;
 
 	/* derived by config_load */

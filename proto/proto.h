@@ -132,8 +132,11 @@
  *            permalink, scraped_at, sentiment_label, sentiment_score}
  *   media   {id, job_id, post_id, index, type, url, status: "pending"|
  *            "downloaded"|"failed"|"skipped"|"cancelled", bytes, sha256,
- *            content_type, error, created_at, updated_at}
- *            (bytes, sha256, content_type are null unless downloaded)
+ *            content_type, audio_merged, audio_sha256, audio_bytes,
+ *            error, created_at, updated_at}
+ *            (bytes, sha256, content_type are null unless downloaded;
+ *            audio_* name a video's audio track kept as a file of its
+ *            own, media.file serves it too)
  *   Absent Reddit fields are null. sentiment_* are null until the
  *   sentiment plugin has run (it writes posts/comments.sentiment_label
  *   and sentiment_score).
@@ -182,7 +185,14 @@
  *     -> {job_status}   the task is done. The job completes when its fetch
  *     task is done and no media task is outstanding.
  *     A media task carries result: {status: "downloaded"|"failed"|
- *     "skipped", bytes, sha256, content_type, path, error, audio_merged?}.
+ *     "skipped", bytes, sha256, content_type, path, error, audio_merged?,
+ *     audio_path?, audio_sha256?, audio_bytes?} (proto_media_result_new):
+ *     path is relative to state_dir ("media/<aa>/<sha256>.<ext>"),
+ *     content_type comes from the file's magic bytes; audio_merged is
+ *     present for a video with an audio track (true: muxed into path;
+ *     false: the track is the separate file audio_path). A cancelled job's
+ *     leased media task is finished "failed" ("job cancelled ..."), so a
+ *     later job that wants the URL tries it again.
  *     Every media record with that URL, in any job, takes the result; a
  *     new record whose URL is already downloaded (or skipped) takes it at
  *     once, one whose URL failed before is tried again. media_downloaded
@@ -305,6 +315,18 @@
 #define PROTO_MEDIA_FAILED	"failed"
 #define PROTO_MEDIA_SKIPPED	"skipped"
 
+/* fields of a leased media task's "media" object (mediad reads them) */
+#define PROTO_MF_URL		"url"
+#define PROTO_MF_AUDIO_URL	"audio_url"
+#define PROTO_MF_KIND		"kind"
+#define PROTO_MF_EXTRA		"extra"
+#define PROTO_MF_POST_ID	"post_id"
+#define PROTO_MF_INDEX		"index"
+/* ... and of its extra object (written by fetchd) */
+#define PROTO_MX_DASH_URL	"dash_url"
+#define PROTO_MX_HAS_AUDIO	"has_audio"
+#define PROTO_MX_AUDIO_CANDS	"audio_candidates"
+
 /* ping: db health */
 #define PROTO_HEALTH_OK		"ok"
 #define PROTO_HEALTH_ERROR	"error"
@@ -413,10 +435,25 @@ cJSON	*proto_task_heartbeat_req(int64_t task_id, const char *lease_id,
 cJSON	*proto_task_report_req(int64_t task_id, const char *lease_id,
 	    const char *batch);
 cJSON	*proto_task_finish_req(int64_t task_id, const char *lease_id,
-	    const cJSON *progress);
+	    const cJSON *progress, const cJSON *result);
 cJSON	*proto_task_fail_req(int64_t task_id, const char *lease_id,
 	    const char *error, int retry);
 cJSON	*proto_task_release_req(int64_t task_id, const char *lease_id);
+
+/* The result of a media task (task.finish result). */
+struct proto_media_result {
+	const char	*status;	/* PROTO_MEDIA_* */
+	int64_t		 bytes;		/* < 0: absent */
+	const char	*sha256;	/* NULL: absent, for every string */
+	const char	*content_type;
+	const char	*path;		/* relative to state_dir */
+	const char	*error;
+	int		 audio_merged;	/* -1: absent (no audio track) */
+	const char	*audio_path;	/* audio kept beside the video */
+	const char	*audio_sha256;
+	int64_t		 audio_bytes;	/* < 0: absent */
+};
+cJSON	*proto_media_result_new(const struct proto_media_result *r);
 
 /* results (proto_results.c) */
 #define PROTO_POST_LIST		"post.list"
@@ -454,6 +491,7 @@ cJSON	*proto_task_release_req(int64_t task_id, const char *lease_id);
 #define PROTO_F_CONTENT_TYPE	"content_type"
 #define PROTO_F_SHA256		"sha256"
 #define PROTO_F_STATUS		"status"
+#define PROTO_F_AUDIO_SHA256	"audio_sha256"
 
 struct proto_post_query {
 	const char	*workspace_id;

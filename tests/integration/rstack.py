@@ -71,10 +71,11 @@ class DaemonFailed(AssertionError):
 class Daemon:
     """One running daemon: .proc (Popen), .pid, .log_path."""
 
-    def __init__(self, stack, name, args):
+    def __init__(self, stack, name, args, env=None):
         self.stack = stack
         self.name = name
         self.args = args
+        self.env = env or {}        # on top of the stack's environment
         self.proc = None
         self.log_path = os.path.join(stack.dir, name + ".log")
         self.notify_path = os.path.join(stack.dir, name + ".notify")
@@ -100,6 +101,7 @@ class Daemon:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(self.notify_path)
         env = dict(self.stack.env)
+        env.update(self.env)
         env["NOTIFY_SOCKET"] = self.notify_path
         log = open(self.log_path, "ab")
         try:
@@ -212,11 +214,14 @@ class Stack:
         self.http_session.trust_env = False     # no proxies from the env
 
     # --- daemons -------------------------------------------------------
-    def start(self, name, *args, wait_ready=True, timeout=READY_TIMEOUT):
+    def start(self, name, *args, wait_ready=True, timeout=READY_TIMEOUT,
+              env=None):
+        """env: variables for this daemon only (e.g. a PATH without
+        ffmpeg for mediad)."""
         d = self.daemons.get(name)
         if d is not None and d.running():
             raise AssertionError("%s is already running" % name)
-        d = Daemon(self, name, list(args))
+        d = Daemon(self, name, list(args), env)
         self.daemons[name] = d
         return d.start(wait_ready=wait_ready, timeout=timeout)
 
