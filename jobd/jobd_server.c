@@ -199,6 +199,7 @@ jobd_daemon_init(struct daemon *d)
 		log_warnx("listen %s: %s", d->cf.jobd_url, err);
 		return -1;
 	}
+	rep_batch_hooks(jd->rep, jobd_batch_begin, jobd_batch_end);
 	log_info("serving %s, events on %s, database %s (schema %d), "
 	    "leases of %lld s", d->cf.jobd_url, d->cf.events_url, path,
 	    jobd_schema_version(), (long long)d->cf.jobd.lease_seconds);
