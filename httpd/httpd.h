@@ -101,6 +101,12 @@ struct gw {
 	struct evhttp		*http;
 	struct evhttp_bound_socket *sock;
 	struct bridge		*jobd;
+	struct evhttp		*mhttp;		/* [httpd] metrics_listen */
+	struct evhttp_bound_socket *msock;
+	int64_t			 jobd_started_ms;	/* as /metrics last saw it */
+	int64_t			 jobd_restarts;
+	uint64_t		 reported_ms;	/* last stats.report */
+	int			 report_inflight;
 	int			 inflight;
 	int			 streams;	/* exports being written */
 	int			 timeout_ms;
@@ -109,6 +115,7 @@ struct gw {
 };
 
 /* httpd_server.c: the daemon_ops */
+int	 gw_check(const struct rs_config *cf, char *err, size_t errlen);
 int	 gw_init(struct daemon *d);
 void	 gw_cron(struct daemon *d);
 void	 gw_stop(struct daemon *d);
@@ -209,6 +216,14 @@ void	 gw_csv_field(struct evbuffer *buf, const cJSON *v);
 /* httpd_openapi.c: the embedded httpd/openapi.json */
 extern const char gw_openapi_json[];
 void	 gw_h_openapi(struct gw_req *gr);
+
+/* httpd_metrics.c */
+void	 gw_metrics_observe(const char *route, int status,
+	    uint64_t started_ms);
+int	 gw_metrics_listen(struct gw *gw, const char *host, int port);
+void	 gw_metrics_stop(struct gw *gw);
+void	 gw_metrics_free(struct gw *gw);
+void	 gw_metrics_cron(struct gw *gw);
 
 /* httpd_jobs.c */
 void	 gw_h_healthz(struct gw_req *gr);

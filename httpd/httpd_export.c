@@ -366,6 +366,8 @@ export_first(struct gw_req *gr, const struct proto_reply *rep)
 	evhttp_add_header(h, "Content-Disposition", disp);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_send_reply_start(x->req, 200, "OK");
+	/* the latency counted is the first page's */
+	gw_metrics_observe(gr->route->name, 200, gr->started_ms);
 	log_debug("%s %s -> 200 (streaming)", gr->route->name,
 	    evhttp_request_get_uri(x->req));
 	if (evhttp_request_get_command(x->req) == EVHTTP_REQ_HEAD) {

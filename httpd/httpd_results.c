@@ -317,6 +317,7 @@ media_file_got(struct gw_req *gr, const struct proto_reply *rep)
 	log_debug("%s %s -> 200 (%lld bytes)", gr->route->name,
 	    evhttp_request_get_uri(gr->req), (long long)sb.st_size);
 	evhttp_send_reply(gr->req, 200, "OK", NULL);
+	gw_metrics_observe(gr->route->name, 200, gr->started_ms);
 	gw_req_done(gr);
 }
 

@@ -41,6 +41,8 @@ const struct rep_route jobd_routes[] = {
 	{ PROTO_COMMENT_LIST,		jobd_h_comment_list },
 	{ PROTO_MEDIA_LIST,		jobd_h_media_list },
 	{ PROTO_MEDIA_FILE,		jobd_h_media_file },
+	{ PROTO_STATS_REPORT,		jobd_h_stats_report },
+	{ PROTO_METRICS,		jobd_h_metrics },
 	{ NULL,				NULL }
 };
 
@@ -89,6 +91,7 @@ jobd_state_fini(struct jobd *jd)
 {
 	events_discard(jd);
 	jobd_db_close(jd);
+	jobd_stats_free();
 }
 
 static int
