@@ -499,3 +499,88 @@ def test_export_of_100k_comments_in_constant_memory(make_stack):
                                              paused, hwm))
     assert paused - rss0 < 32 * 1024, (rss0, paused)
     assert hwm - rss0 < 48 * 1024, (rss0, hwm)
+
+
+def test_media_of_a_real_job_and_its_files(make_stack):
+    """download_media through mediad (without ffmpeg, so videos keep their
+    audio track as a file of its own): the media list and every file
+    served match the fake's truth, byte for byte."""
+    require("mediad")
+    import hashlib
+    with FakeReddit(scenario="media") as fake:
+        s = make_stack(daemons=(), env={
+            "RSCRAPE_REDDIT_API_URL": fake.base,
+            "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
+            "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
+            "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
+            "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
+            "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "100000",
+            "RSCRAPE_MEDIAD_MAX_BYTES": "2000000"})
+        for d in ("jobd", "httpd", "fetchd"):
+            s.start(d)
+        s.start("mediad", env={"PATH": "/nonexistent-bin"})
+        ws, key = s.workspace_and_key()
+        r = s.http("POST", s.jobs_path(ws), key=key, json={
+            "target": "mediasub", "limit": 100, "scrape_comments": False})
+        job = r.json()["id"]
+        j = wait_until(lambda: (lambda j: j if j["status"] in TERMINAL
+                                else None)(s.http("GET", s.jobs_path(
+                                    ws, job), key=key).json()),
+                       timeout=120, interval=0.2, what="the media job")
+        assert j["status"] == "completed", j
+        truth = fake.truth(sub="mediasub", limit=100, detail=True)
+    items = truth["media"]["list"]
+    media = []
+    cursor = None
+    while True:
+        params = {"limit": 7}
+        if cursor:
+            params["cursor"] = cursor
+        body = s.http("GET", s.jobs_path(ws, job) + "/media", key=key,
+                      params=params).json()
+        media += body["media"]
+        if not body["has_more"]:
+            break
+        cursor = body["cursor"]
+    assert len(media) == len({m["id"] for m in media}) == len(items)
+    assert body["total"] == len(items)
+    ok = [m for m in media if m["status"] == "downloaded"]
+    assert len(ok) == truth["media"]["downloaded"]
+    assert sum(m["status"] == "failed" for m in media) == \
+        truth["media"]["failed"]
+    assert all(m["error"] for m in media if m["status"] == "failed")
+
+    def want_files(post):
+        out = set()
+        for it in items:
+            if it["post"] != post or it["expect"] != "downloaded":
+                continue
+            if it["type"] == "video":
+                out.add(it["video_sha256"])
+                if it.get("audio_sha256"):
+                    out.add(it["audio_sha256"])
+            else:
+                out.add(it["sha256"])
+        return out
+    for post in {it["post"] for it in items}:
+        got = set()
+        for m in ok:
+            if m["post_id"] == post:
+                got.add(m["sha256"])
+                if m["audio_sha256"]:
+                    got.add(m["audio_sha256"])
+        assert got == want_files(post), post
+    served = set()
+    for m in ok:
+        for url, sha, ctype in ((m["file_url"], m["sha256"],
+                                 m["content_type"]),
+                                (m["audio_file_url"], m["audio_sha256"],
+                                 "audio/mp4")):
+            if url is None or sha in served:
+                continue
+            r = s.http("GET", url, key=key)
+            assert r.status_code == 200, (url, r.text[:200])
+            assert hashlib.sha256(r.content).hexdigest() == sha
+            assert r.headers["content-type"] == ctype
+            served.add(sha)
+    assert any(m["audio_file_url"] for m in ok), "no separate audio track"
