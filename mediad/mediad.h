@@ -142,6 +142,7 @@ struct dl_result {
 	int		 ok;		/* complete 2xx body */
 	long		 status;	/* HTTP status, 0 when none */
 	int		 not_found;	/* 403, 404 or 410 */
+	int		 transient;	/* another attempt might succeed */
 	char		 error[MEDIAD_ERR_MAX];
 	struct sink	*sink;		/* DL_STORE, ok: the caller's now */
 	const char	*body;		/* DL_BUFFER, ok: valid in the cb */

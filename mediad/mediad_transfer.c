@@ -10,6 +10,10 @@
  * over (for answers without a length). Redirects are followed for
  * http and https only (curlev sets CURLOPT_REDIR_PROTOCOLS_STR). A
  * transfer ends when it stalls (no byte for STALL_S) or at TOTAL_MS.
+ *
+ * Failures a host may not repeat (no connection, a timeout, a body cut
+ * short, HTTP 408, 429 or 5xx) are tried again, DL_TRIES times in all,
+ * after RETRY_MS and four times that; the caller sees only the last one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,8 @@
 #define STALL_S		30L			/* no byte for this long */
 #define BUFFER_MAX	(1u << 20)		/* manifests */
 #define HOST_MAX	256
+#define DL_TRIES	3
+#define RETRY_MS	500
 
 struct dl_host {
 	struct dl_host	*next;
@@ -41,6 +47,8 @@ struct dl {
 	dl_cb		 cb;
 	void		*arg;
 	int		 queued;
+	int		 tries;		/* attempts that failed */
+	struct event	*ev_retry;
 };
 
 static void	dl_pump(struct mediad *m);
@@ -115,10 +123,67 @@ dl_write(const char *buf, size_t len, void *arg)
 static void
 dl_free(struct dl *dl)
 {
+	if (dl->ev_retry)
+		event_free(dl->ev_retry);
 	curlev_req_free(dl->req);
 	sink_discard(dl->sink);
 	free(dl->url);
 	free(dl);
+}
+
+/* a failure another attempt may not see */
+static int
+transient_curl(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+dl_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dl	*dl = arg;
+
+	(void)fd;
+	(void)what;
+	dl->queued = 1;
+	TAILQ_INSERT_TAIL(&dl->m->queue, dl, entry);
+	dl_pump(dl->m);
+}
+
+/* Forget this attempt; queue the next one after a back-off. */
+static void
+dl_retry_later(struct dl *dl, const char *why)
+{
+	struct timeval	 tv;
+	int		 ms = RETRY_MS << (2 * (dl->tries - 1));
+
+	log_info("get %s: %s; again in %d ms (attempt %d of %d)", dl->url,
+	    why, ms, dl->tries + 1, DL_TRIES);
+	sink_discard(dl->sink);
+	dl->sink = NULL;
+	curlev_req_free(dl->req);
+	dl->req = NULL;
+	if (dl->ev_retry == NULL &&
+	    (dl->ev_retry = evtimer_new(dl->m->d->base, dl_retry_cb,
+	    dl)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(dl->ev_retry, &tv);
 }
 
 static void
@@ -148,13 +213,17 @@ dl_done(struct curlev_req *r, void *arg)
 		curlev_describe(r, desc, sizeof(desc));
 		snprintf(res.error, sizeof(res.error), "body cut short of "
 		    "Content-Length (%s)", desc);
+		res.transient = 1;
 	} else if (r->curl_code != CURLE_OK) {
 		curlev_describe(r, desc, sizeof(desc));
 		snprintf(res.error, sizeof(res.error), "%s", desc);
+		res.transient = transient_curl(r->curl_code);
 	} else if (r->status < 200 || r->status > 299) {
 		snprintf(res.error, sizeof(res.error), "HTTP %ld", r->status);
 		res.not_found = r->status == 403 || r->status == 404 ||
 		    r->status == 410;
+		res.transient = r->status == 408 || r->status == 429 ||
+		    r->status >= 500;
 	} else
 		res.ok = 1;
 	if (res.ok && dl->mode == DL_STORE) {
@@ -168,6 +237,14 @@ dl_done(struct curlev_req *r, void *arg)
 	}
 	log_debug("get %s: %s (%.3f s)", dl->url, res.ok ? "ok" : res.error,
 	    r->elapsed_s);
+	if (!res.ok && res.transient && ++dl->tries < DL_TRIES) {
+		dl_retry_later(dl, res.error);
+		dl_pump(m);
+		return;
+	}
+	if (!res.ok && dl->tries > 1)
+		snprintf(res.error + strlen(res.error), sizeof(res.error) -
+		    strlen(res.error), " (%d attempts)", dl->tries);
 	dl->cb(dl, &res, dl->arg);
 	dl_free(dl);
 	dl_pump(m);

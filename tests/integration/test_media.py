@@ -359,3 +359,37 @@ def test_redirects_only_to_http(stacks, fake):
     r = url_rows(s)[it["url"].split("?")[0]]
     assert r["path"] is None and r["error"], r
     store_files(s.state_dir)
+
+
+def test_ffmpeg_that_hangs_or_fails_keeps_the_tracks_apart(stacks, fake,
+                                                            tmp_path):
+    """ffmpeg runs as a watched child: one that hangs is killed after
+    [mediad] mux_timeout, one that fails is reported; either way the video
+    is kept with its audio beside it and the job completes."""
+    truth, items = truth_items(fake)
+    for script, why in (("exec sleep 60", "killed"),
+                        ("echo 'Invalid data found' >&2; exit 1",
+                         "status 1")):
+        bindir = tmp_path / why.replace(" ", "")
+        bindir.mkdir()
+        ff = bindir / "ffmpeg"
+        ff.write_text("#!/bin/sh\n%s\n" % script)
+        ff.chmod(0o755)
+        s = media_stack(stacks, fake, mediad_env={"PATH": str(bindir)},
+                        RSCRAPE_MEDIAD_MUX_TIMEOUT="1")
+        j = run_job(s, limit=100)
+        assert j["status"] == "completed", j
+        assert j["media_downloaded"] == truth["media"]["downloaded"], j
+        files = store_files(s.state_dir)
+        assert len(files) == truth["media"]["unique_files"]
+        assert tmp_files(s.state_dir) == []
+        rows = url_rows(s)
+        for it in items:
+            if it["expect"] == "downloaded" and it["type"] == "video" and \
+                    it["has_audio"]:
+                r = rows[it["url"].split("?")[0]]
+                assert r["audio_merged"] == 0, r
+                assert r["audio_sha256"] == it["audio_sha256"]
+        assert "ffmpeg" in s.mediad.log_tail(200) and \
+            why in s.mediad.log_tail(200)
+        s.close()
