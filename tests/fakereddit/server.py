@@ -103,6 +103,7 @@ class Server:
         self.stats = Counter()
         self.faults = []
         self.mc_inflight = 0
+        self.media_inflight = 0
         self.requests = []                   # recent (method, path, status)
         self.bytes_cache = {}
         self.cache_bytes = 0
@@ -287,15 +288,27 @@ class Handler(BaseHTTPRequestHandler):
                 keep_blank_values=True).items()}
         else:
             form = {}
+        media = path.startswith("/media/")
+        if media:
+            # media requests being answered at once, and the most seen
+            with srv.lock:
+                srv.media_inflight += 1
+                if srv.media_inflight > srv.stats["media_inflight_max"]:
+                    srv.stats["media_inflight_max"] = srv.media_inflight
         try:
-            rep = self.route(method, path, url.query, query, form, body)
-        except Exception as e:                # a bug in the fake: say so
-            import traceback
-            traceback.print_exc()
-            rep = json_reply({"message": "fake error: %s" % e, "error": 500},
-                             500)
-        srv.log_request(method, self.path, rep.status)
-        self.send(rep, method)
+            try:
+                rep = self.route(method, path, url.query, query, form, body)
+            except Exception as e:                # a bug in the fake: say so
+                import traceback
+                traceback.print_exc()
+                rep = json_reply({"message": "fake error: %s" % e,
+                                  "error": 500}, 500)
+            srv.log_request(method, self.path, rep.status)
+            self.send(rep, method)
+        finally:
+            if media:
+                with srv.lock:
+                    srv.media_inflight -= 1
 
     def send(self, rep, method="GET"):
         body = rep.body
