@@ -237,6 +237,11 @@ int	 jobd_h_task_finish(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_task_fail(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_task_release(struct rep_ctx *ctx, void *arg);
 
+/* jobd_stats.c */
+int	 jobd_h_stats_report(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_metrics(struct rep_ctx *ctx, void *arg);
+void	 jobd_stats_free(void);
+
 /* jobd_records.c: task.report and media results */
 int	 jobd_h_task_report(struct rep_ctx *ctx, void *arg);
 int	 media_url_result(struct jobd *jd, int64_t url_id, const cJSON *result,

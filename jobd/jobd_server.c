@@ -36,6 +36,8 @@ const struct rep_route jobd_routes[] = {
 	{ PROTO_TASK_FINISH,		jobd_h_task_finish },
 	{ PROTO_TASK_FAIL,		jobd_h_task_fail },
 	{ PROTO_TASK_RELEASE,		jobd_h_task_release },
+	{ PROTO_STATS_REPORT,		jobd_h_stats_report },
+	{ PROTO_METRICS,		jobd_h_metrics },
 	{ NULL,				NULL }
 };
 
@@ -84,6 +86,7 @@ jobd_state_fini(struct jobd *jd)
 {
 	events_discard(jd);
 	jobd_db_close(jd);
+	jobd_stats_free();
 }
 
 static int

@@ -25,6 +25,7 @@ struct rs_config {
 	} jobd;
 	struct {
 		char	*listen;
+		char	*metrics_listen;	/* empty: no /metrics */
 		int64_t	 request_timeout_ms;
 		int64_t	 key_rate_limit;	/* requests per minute per key */
 	} httpd;

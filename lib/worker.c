@@ -16,6 +16,7 @@
 
 #include "lib/bridge.h"
 #include "lib/log.h"
+#include "lib/stats.h"
 #include "lib/worker.h"
 #include "proto/proto.h"
 
@@ -99,6 +100,8 @@ struct worker {
 	int64_t		 ev_seq;
 	char		 ev_epoch[64];
 	struct event	*ev_lease;
+	struct event	*ev_stats;
+	int		 stats_inflight;
 };
 
 static void	worker_kick(struct worker *w);
@@ -760,6 +763,38 @@ worker_event(const char *topic, cJSON *body, void *arg)
 }
 
 /* ---------------------------------------------------------------- */
+/* metrics: the daemon's stats (lib/stats.h) go to jobd now and then    */
+
+static void
+stats_done(const struct proto_reply *rep, const char *err, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)rep;
+	(void)err;
+	w->stats_inflight = 0;
+}
+
+static void
+stats_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	cJSON		*body;
+
+	(void)fd;
+	(void)what;
+	if (w->stats_inflight)
+		return;
+	stats_set("rscrape_worker_tasks_held", NULL, w->held);
+	body = proto_stats_report_req(w->d->ops->name, w->name,
+	    (int64_t)w->d->started_ms, stats_json());
+	w->stats_inflight = 1;
+	if (bridge_call(w->br, PROTO_STATS_REPORT, body,
+	    PROTO_STATS_EVERY_MS, stats_done, w) == -1)
+		w->stats_inflight = 0;
+}
+
+/* ---------------------------------------------------------------- */
 
 struct worker *
 worker_new(struct daemon *d, const struct worker_ops *ops)
@@ -769,6 +804,7 @@ worker_new(struct daemon *d, const struct worker_ops *ops)
 	struct worker	*w;
 	const char	*err;
 	char		 host[256];
+	struct timeval	 tv;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
@@ -792,6 +828,10 @@ worker_new(struct daemon *d, const struct worker_ops *ops)
 		return NULL;
 	}
 	w->ev_lease = evtimer_new(d->base, lease_timer_cb, w);
+	w->ev_stats = event_new(d->base, -1, EV_PERSIST, stats_timer_cb, w);
+	ms_to_tv(PROTO_STATS_EVERY_MS, &tv);
+	evtimer_add(w->ev_stats, &tv);
+	stats_timer_cb(-1, 0, w);
 	log_info("worker %s: leasing %s tasks from %s (capacity %d)",
 	    w->name, ops->kind, d->cf.jobd_url, ops->capacity);
 	worker_kick(w);
@@ -838,6 +878,7 @@ worker_free(struct worker *w)
 	sub_close(w->sub);
 	bridge_close(w->br);
 	event_free(w->ev_lease);
+	event_free(w->ev_stats);
 	free(w);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/notify.h"
 #include "mediad/mediad.h"
 #include "proto/proto.h"
 
@@ -61,6 +62,16 @@ mediad_init(struct daemon *d)
 	return 0;
 }
 
+/* systemctl status: what the daemon is doing */
+static void
+mediad_cron(struct daemon *d)
+{
+	struct mediad	*m = d->priv;
+
+	notify_status("%d tasks held, %d transfers running (of %d)",
+	    worker_held(m->w), m->running, m->parallel);
+}
+
 static void
 mediad_stop(struct daemon *d)
 {
@@ -85,6 +96,7 @@ mediad_fini(struct daemon *d)
 static const struct daemon_ops mediad_ops = {
 	.name = "mediad",
 	.init = mediad_init,
+	.cron = mediad_cron,
 	.stop = mediad_stop,
 	.fini = mediad_fini,
 };

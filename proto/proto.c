@@ -8,22 +8,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 #include <uuid/uuid.h>
 
 #include "proto/proto.h"
 
+/*
+ * Request ids: 8 random hex digits drawn once per process (and again after
+ * a fork), then a counter. Unique enough to tell calls and processes apart
+ * in logs and replies, and cheap: httpd makes one per HTTP request.
+ */
 void
 proto_new_reqid(char out[PROTO_REQID_MAX + 1])
 {
-	unsigned char	 b[8];
-	size_t		 i;
+	static const char	 hex[] = "0123456789abcdef";
+	static char		 prefix[9];
+	static pid_t		 pid;
+	static uint64_t		 counter;
+	unsigned char		 b[4];
+	uint64_t		 n;
+	char			 tmp[17];
+	int			 i, k;
 
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		memset(b, 0, sizeof(b));
-	for (i = 0; i < sizeof(b); i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	if (pid != getpid()) {
+		pid = getpid();
+		if (RAND_bytes(b, sizeof(b)) != 1)
+			memcpy(b, &pid, sizeof(b));
+		for (i = 0; i < 4; i++) {
+			prefix[2 * i] = hex[b[i] >> 4];
+			prefix[2 * i + 1] = hex[b[i] & 0xf];
+		}
+	}
+	n = ++counter;
+	k = 0;
+	do {
+		tmp[k++] = hex[n & 0xf];
+		n >>= 4;
+	} while (n != 0);
+	memcpy(out, prefix, 8);
+	out[8] = '-';
+	for (i = 0; i < k; i++)
+		out[9 + i] = tmp[k - 1 - i];
+	out[9 + k] = '\0';
 }
 
 static int

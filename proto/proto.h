@@ -165,6 +165,23 @@
  *   job's queued tasks are dropped at once; its leased ones see
  *   cancelled: true on heartbeat and conflict on report.
  *
+ * OPERATIONS (metrics and health)
+ *   stats.report {daemon: "fetchd"|"mediad"|..., instance: "<host:pid>",
+ *                 started_at: <ms>, metrics: {"<key>": number, ...}}
+ *     -> {}   every worker, every few seconds. A key is a Prometheus
+ *     series, name{label="value",...} (lib/stats.h). jobd keeps the last
+ *     report of each instance in memory; an instance not heard from for
+ *     PROTO_STATS_STALE_MS is down, and one not heard from for 10 minutes
+ *     is forgotten. A daemon's first report from a new instance counts as
+ *     a start.
+ *   metrics {}                                            (httpd, rscrapectl)
+ *     -> {jobd: {pid, started_at, db}, jobs: {<status>: n},
+ *         tasks: {<kind>: {queued, leased}}, lease_expiries, releases,
+ *         media: {<status>: {items, bytes}},
+ *         daemons: [{daemon, instance, started_at, last_seen_ms_ago, up,
+ *                    metrics: {...}}],
+ *         starts: {<daemon>: n}   (instances seen since jobd started)}
+ *
  * EVENTS (jobd pub socket)
  *   Each message is "<topic> <json>", so a subscriber can filter by topic
  *   prefix. json = {"v": 1, "seq": n, "epoch": "<jobd start id>", ...}.
@@ -210,6 +227,12 @@
 #define PROTO_TASK_FINISH	"task.finish"
 #define PROTO_TASK_FAIL		"task.fail"
 #define PROTO_TASK_RELEASE	"task.release"
+#define PROTO_STATS_REPORT	"stats.report"
+#define PROTO_METRICS		"metrics"
+
+/* a reporter silent this long is down (3 missed reports) */
+#define PROTO_STATS_EVERY_MS	5000
+#define PROTO_STATS_STALE_MS	16000
 
 /* error codes */
 #define PROTO_E_BAD_REQUEST	"bad_request"
@@ -386,6 +409,10 @@ cJSON	*proto_task_finish_req(int64_t task_id, const char *lease_id,
 cJSON	*proto_task_fail_req(int64_t task_id, const char *lease_id,
 	    const char *error, int retry);
 cJSON	*proto_task_release_req(int64_t task_id, const char *lease_id);
+/* takes metrics over */
+cJSON	*proto_stats_report_req(const char *daemon, const char *instance,
+	    int64_t started_ms, cJSON *metrics);
+cJSON	*proto_metrics_req(void);
 
 /* The result of a media task (task.finish result). */
 struct proto_media_result {

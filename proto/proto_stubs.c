@@ -236,3 +236,23 @@ proto_media_result_new(const struct proto_media_result *r)
 		    (double)r->audio_bytes);
 	return o;
 }
+
+cJSON *
+proto_stats_report_req(const char *daemon, const char *instance,
+    int64_t started_ms, cJSON *metrics)
+{
+	cJSON	*b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "daemon", daemon);
+	cJSON_AddStringToObject(b, "instance", instance);
+	cJSON_AddNumberToObject(b, "started_at", (double)started_ms);
+	cJSON_AddItemToObject(b, "metrics", metrics ? metrics :
+	    cJSON_CreateObject());
+	return b;
+}
+
+cJSON *
+proto_metrics_req(void)
+{
+	return cJSON_CreateObject();
+}
