@@ -103,7 +103,7 @@ class Server:
         self.stats = Counter()
         self.faults = []
         self.mc_inflight = 0
-        self.media_inflight = 0
+        self.slow_paused = 0
         self.requests = []                   # recent (method, path, status)
         self.bytes_cache = {}
         self.cache_bytes = 0
@@ -288,27 +288,15 @@ class Handler(BaseHTTPRequestHandler):
                 keep_blank_values=True).items()}
         else:
             form = {}
-        media = path.startswith("/media/")
-        if media:
-            # media requests being answered at once, and the most seen
-            with srv.lock:
-                srv.media_inflight += 1
-                if srv.media_inflight > srv.stats["media_inflight_max"]:
-                    srv.stats["media_inflight_max"] = srv.media_inflight
         try:
-            try:
-                rep = self.route(method, path, url.query, query, form, body)
-            except Exception as e:                # a bug in the fake: say so
-                import traceback
-                traceback.print_exc()
-                rep = json_reply({"message": "fake error: %s" % e,
-                                  "error": 500}, 500)
-            srv.log_request(method, self.path, rep.status)
-            self.send(rep, method)
-        finally:
-            if media:
-                with srv.lock:
-                    srv.media_inflight -= 1
+            rep = self.route(method, path, url.query, query, form, body)
+        except Exception as e:                # a bug in the fake: say so
+            import traceback
+            traceback.print_exc()
+            rep = json_reply({"message": "fake error: %s" % e, "error": 500},
+                             500)
+        srv.log_request(method, self.path, rep.status)
+        self.send(rep, method)
 
     def send(self, rep, method="GET"):
         body = rep.body
@@ -340,7 +328,18 @@ class Handler(BaseHTTPRequestHandler):
                 # half the body, a pause, then the rest
                 self.wfile.write(body[:len(body) // 2])
                 self.wfile.flush()
-                time.sleep(slow)
+                # answers paused at once: the client has not had all of
+                # them, so each is a transfer it holds open
+                srv = self.srv
+                with srv.lock:
+                    srv.slow_paused += 1
+                    srv.stats["slow_paused_max"] = max(
+                        srv.stats["slow_paused_max"], srv.slow_paused)
+                try:
+                    time.sleep(slow)
+                finally:
+                    with srv.lock:
+                        srv.slow_paused -= 1
                 self.wfile.write(body[len(body) // 2:])
             elif rep.stream:
                 for chunk in rep.stream[1]:

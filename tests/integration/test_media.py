@@ -397,9 +397,9 @@ def test_ffmpeg_that_hangs_or_fails_keeps_the_tracks_apart(stacks, fake,
 
 def test_transfers_are_capped_in_all_and_per_host(stacks, fake):
     """[mediad] parallel and per_host bound what one host sees at once
-    (every file of the fake comes from one host). max_bytes is left at
-    its default here: a transfer mediad abandons early (the oversized
-    file) would still be "in flight" on the fake's side for a moment."""
+    (every file of the fake comes from one host). Every answer pauses
+    half way; the fake counts the answers paused at once, each one a
+    transfer mediad holds open."""
     truth, items = truth_items(fake)
     for parallel, per_host, want in ((8, 2, 2), (3, 8, 3)):
         s = media_stack(stacks, fake, mediad_env=NO_FFMPEG,
@@ -414,6 +414,6 @@ def test_transfers_are_capped_in_all_and_per_host(stacks, fake):
         assert j["status"] == "completed", j
         # the oversized file fits under the default max_bytes
         assert j["media_downloaded"] == truth["media"]["downloaded"] + 1
-        assert fake.stats()["media_inflight_max"] == want
+        assert fake.stats()["slow_paused_max"] == want
         s.close()
     fake.reset()
