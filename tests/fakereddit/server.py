@@ -104,6 +104,7 @@ class Server:
         self.faults = []
         self.mc_inflight = 0
         self.slow_paused = 0
+        self.slow_wake = threading.Event()   # set by reset: pauses end
         self.requests = []                   # recent (method, path, status)
         self.bytes_cache = {}
         self.cache_bytes = 0
@@ -335,8 +336,9 @@ class Handler(BaseHTTPRequestHandler):
                     srv.slow_paused += 1
                     srv.stats["slow_paused_max"] = max(
                         srv.stats["slow_paused_max"], srv.slow_paused)
+                    wake = srv.slow_wake
                 try:
-                    time.sleep(slow)
+                    wake.wait(slow)
                 finally:
                     with srv.lock:
                         srv.slow_paused -= 1
