@@ -87,7 +87,15 @@ def main():
               j["posts_scraped"] == truth["posts"] and
               j["comments_scraped"] == truth["comments"] and
               rows["posts"] == (truth["posts"],) * 2 and
-              rows["comments"] == (truth["comments"],) * 2)
+              rows["comments"] == (truth["comments"],) * 2 and
+              (not media or
+               (j["media_downloaded"] == truth["media"]["downloaded"] and
+                j["progress"].get("media_failed") ==
+                truth["media"]["failed"])))
+        if media:
+            print("soak: media downloaded %d/%d, failed %s/%d" % (
+                j["media_downloaded"], truth["media"]["downloaded"],
+                j["progress"].get("media_failed"), truth["media"]["failed"]))
         print("soak: %d kills (%s) in %.0f s; job %s: posts %d/%d, "
               "comments %d/%d, rows %s -> %s" % (
                   len(kills), ", ".join("%s %d" % (v, kills.count(v))

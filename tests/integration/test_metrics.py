@@ -235,6 +235,8 @@ def test_healthz_per_component(env):
     assert re.search(r"^jobd\s+ok\s", out, re.M), out
     assert re.search(r"^httpd\s+ok\s", out, re.M), out
     assert re.search(r"^fetchd\s+ok\s.*last heartbeat", out, re.M), out
+    assert re.search(r"^leases: 0 expired, 0 handed back", out, re.M), out
+    assert re.search(r"^restarts: .*fetchd 0", out, re.M), out
 
 
 def test_metrics_listen_is_checked():

@@ -1,9 +1,10 @@
 """DESIGN.md §1, "restarting any one daemon loses nothing": jobd away
 (httpd answers 503 with Retry-After at once, the workers back off and
 reconnect by themselves, nobody exits), and kill -9 of fetchd, jobd and
-httpd in turn during one full job, each restarted as a supervisor would:
-the job ends with exactly the fake's truth and no duplicate rows.
-(mediad joins the kill sequence once it exists: see tests/README.md.)"""
+httpd in turn during one full job (and fetchd, mediad, jobd, httpd during
+a job with comments and media), each restarted as a supervisor would: the
+job ends with exactly the fake's truth, no duplicate rows, no partial
+media file."""
 
 import os
 import sqlite3
@@ -156,3 +157,62 @@ def test_kill_9_fetchd_then_jobd_then_httpd_during_a_full_job():
         listed = s.http("GET", s.jobs_path(ws), key=key).json()
         assert {x["id"] for x in listed["jobs"]} == {job["id"], other["id"]}
         assert wait_end(s, ws, key, other["id"])["status"] == "completed"
+
+
+def test_kill_9_each_daemon_during_a_job_with_comments_and_media():
+    require("rscrapectl", "jobd", "httpd", "fetchd", "mediad")
+    from test_media import NO_FFMPEG, store_files, tmp_files
+    with FakeReddit(scenario="small") as fake, \
+            Stack(env=fake_env(fake, RSCRAPE_JOBD_LEASE_SECONDS="2",
+                               RSCRAPE_MEDIAD_MAX_BYTES="2000000"),
+                  request_timeout_ms=3000) as s:
+        for d in ("jobd", "httpd", "fetchd"):
+            s.start(d)
+        # without ffmpeg video and audio stay two files: truth counts them
+        s.start("mediad", env=NO_FFMPEG)
+        ws, key = s.workspace_and_key()
+        truth = fake.truth(sub="fakesub", limit=30)
+        assert truth["media"]["downloaded"] > 0
+        fake.faults([{"path": "/comments/", "times": None,
+                      "action": "delay", "seconds": 0.25},
+                     {"path": "^/(media|ext|gallery)/", "times": None,
+                      "action": "delay", "seconds": 0.3}])
+        job = s.create_job(ws, key, target="fakesub", limit=30)
+
+        def when(pred, what):
+            def f():
+                j = job_of(s, ws, key, job["id"])
+                return j and (pred(j) or j["status"] in TERMINAL) and j
+            j = wait_until(f, timeout=60, interval=0.05, what=what)
+            assert j["status"] == "running", \
+                "the job ended before the kill (%s): make it slower" % what
+        when(lambda j: j["comments_scraped"] > 0, "comments")
+        s.fetchd.kill()
+        s.start("fetchd")
+        when(lambda j: j["media_downloaded"] > 0, "a first download")
+        s.mediad.kill()
+        s.start("mediad", env=NO_FFMPEG)
+        for victim in ("jobd", "httpd"):
+            seen = wait_until(lambda: job_of(s, ws, key, job["id"]),
+                              timeout=30, interval=0.1, what="the job")
+            when(lambda j: j["comments_scraped"] + j["media_downloaded"] >
+                 seen["comments_scraped"] + seen["media_downloaded"],
+                 "progress before killing %s" % victim)
+            s.daemons[victim].kill()
+            s.start(victim)
+
+        j = wait_end(s, ws, key, job["id"], timeout=180)
+        assert j["status"] == "completed", j
+        assert j["posts_scraped"] == truth["posts"]
+        assert j["comments_scraped"] == truth["comments"]
+        assert j["media_downloaded"] == truth["media"]["downloaded"], j
+        assert j["progress"]["media_failed"] == truth["media"]["failed"], j
+        rows = db_rows(s, job["id"])
+        assert rows["posts"] == (truth["posts"], truth["posts"]), rows
+        assert rows["comments"] == (truth["comments"], truth["comments"]), \
+            rows
+        # every stored file is whole (named by its own SHA-256), none
+        # left half-written
+        files = store_files(s.state_dir)
+        assert len(files) == truth["media"]["unique_files"]
+        assert tmp_files(s.state_dir) == []
