@@ -30,6 +30,8 @@ static const struct gw_route gw_routes[] = {
 	    gw_h_job_get },
 	{ "jobs.cancel", EVHTTP_REQ_DELETE, GW_PATH_JOB, GW_SCOPE_WRITE,
 	    gw_h_job_cancel },
+	{ "jobs.events", EVHTTP_REQ_GET, GW_PATH_JOB_EVENTS, GW_SCOPE_READ,
+	    gw_h_job_events },
 	{ NULL, 0, 0, 0, NULL }
 };
 
@@ -42,7 +44,7 @@ int
 gw_path_parse(const char *path, char *ws, int *ws_ok, char *job, int *job_ok)
 {
 	static const char pfx[] = "/api/v1/workspaces/";
-	char		 seg[3][128];
+	char		 seg[4][128];
 	const char	*p, *slash;
 	size_t		 n;
 	int		 nseg = 0;
@@ -52,7 +54,7 @@ gw_path_parse(const char *path, char *ws, int *ws_ok, char *job, int *job_ok)
 		return GW_PATH_HEALTHZ;
 	if (strncmp(path, pfx, sizeof(pfx) - 1) != 0)
 		return GW_PATH_NONE;
-	for (p = path + sizeof(pfx) - 1; *p && nseg < 3; nseg++) {
+	for (p = path + sizeof(pfx) - 1; *p && nseg < 4; nseg++) {
 		slash = strchr(p, '/');
 		n = slash ? (size_t)(slash - p) : strlen(p);
 		if (n == 0 || n >= sizeof(seg[0]))
@@ -72,7 +74,10 @@ gw_path_parse(const char *path, char *ws, int *ws_ok, char *job, int *job_ok)
 	if (nseg == 2)
 		return GW_PATH_JOBS;
 	*job_ok = proto_id_parse(seg[2], PROTO_PFX_JOB, job) == 0;
-	return GW_PATH_JOB;
+	if (nseg == 3)
+		return GW_PATH_JOB;
+	return strcmp(seg[3], "events") == 0 ? GW_PATH_JOB_EVENTS :
+	    GW_PATH_NONE;
 }
 
 static void

@@ -60,6 +60,8 @@ gw_init(struct daemon *d)
 		log_warnx("jobd %s: %s", d->cf.jobd_url, err);
 		return -1;
 	}
+	if (gw_events_open(gw) == -1)
+		return -1;
 	if ((gw->http = evhttp_new(d->base)) == NULL)
 		return -1;
 	/*
@@ -97,7 +99,9 @@ gw_cron(struct daemon *d)
 {
 	struct gw	*gw = d->priv;
 
-	notify_status("%d requests to jobd in flight, jobd %s", gw->inflight,
+	gw_events_cron(gw);
+	notify_status("%d requests to jobd in flight, %d event streams, "
+	    "jobd %s", gw->inflight, gw_events_streams(gw),
 	    bridge_connected(gw->jobd) ? "connected" : "not connected");
 	if (d->stopping && gw->inflight == 0)
 		daemon_exit(d);
@@ -113,7 +117,8 @@ gw_stop(struct daemon *d)
 		evhttp_del_accept_socket(gw->http, gw->sock);
 		gw->sock = NULL;
 	}
-	if (gw->inflight == 0)
+	/* ended streams get a cron tick to write their last chunk */
+	if (gw_events_stop(gw) == 0 && gw->inflight == 0)
 		daemon_exit(d);
 }
 
@@ -124,6 +129,7 @@ gw_fini(struct daemon *d)
 
 	if (gw == NULL)
 		return;
+	gw_events_close(gw);
 	if (gw->http)
 		evhttp_free(gw->http);
 	bridge_close(gw->jobd);

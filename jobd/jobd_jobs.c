@@ -151,6 +151,13 @@ job_publish_status(struct jobd *jd, int64_t jid)
 	else
 		cJSON_AddStringToObject(ev, "error_message",
 		    jobd_col_text(st, JC_ERROR));
+	/* the counts too, so that a terminal status says how it ended */
+	cJSON_AddNumberToObject(ev, "posts_scraped",
+	    (double)sqlite3_column_int64(st, JC_POSTS));
+	cJSON_AddNumberToObject(ev, "comments_scraped",
+	    (double)sqlite3_column_int64(st, JC_NCOMMENTS));
+	cJSON_AddNumberToObject(ev, "media_downloaded",
+	    (double)sqlite3_column_int64(st, JC_MDOWN));
 	sqlite3_reset(st);
 	events_queue(jd, PROTO_EV_JOB_STATUS, ev);
 	return 0;

@@ -49,6 +49,8 @@ static const struct cf_key cf_keys[] = {
 	S(httpd, listen, httpd.listen, "127.0.0.1:8080"),
 	I(httpd, request_timeout_ms, httpd.request_timeout_ms, 5000, 50, 600000),
 	I(httpd, key_rate_limit, httpd.key_rate_limit, 6000, 0, 100000000),
+	I(httpd, sse_keepalive_seconds, httpd.sse_keepalive_seconds, 15, 1,
+	    3600),
 	U(reddit, api_url, reddit.api_url, "https://oauth.reddit.com"),
 	U(reddit, public_url, reddit.public_url, "https://www.reddit.com"),
 	U(reddit, token_url, reddit.token_url,
@@ -67,6 +69,11 @@ static const struct cf_key cf_keys[] = {
 	I(mediad, parallel, mediad.parallel, 8, 1, 256),
 	I(mediad, max_bytes, mediad.max_bytes, 209715200, 1,
 	    INT64_C(1099511627776)),
+	I(plugins, timeout_seconds, plugins.timeout_seconds, 300, 1, 86400),
+	I(plugins, max_output_bytes, plugins.max_output_bytes, 67108864, 1024,
+	    INT64_C(4294967296)),
+	U(plugins, webhook_url, plugins.webhook_url, ""),
+	S(plugins, webhook_secret, plugins.webhook_secret, ""),
 };
 #define NKEYS (sizeof(cf_keys) / sizeof(cf_keys[0]))
 

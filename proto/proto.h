@@ -157,7 +157,8 @@
  *     job.created    {job_id, workspace_id}
  *     job.progress   {job_id, workspace_id, progress, posts_scraped,
  *                     comments_scraped, media_downloaded}
- *     job.status     {job_id, workspace_id, status, error_message}
+ *     job.status     {job_id, workspace_id, status, error_message,
+ *                     posts_scraped, comments_scraped, media_downloaded}
  *     job.cancel     {job_id}
  *     work.available {kind}
  */
