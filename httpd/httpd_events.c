@@ -359,7 +359,7 @@ static void
 stream_opened(struct gw_req *gr, const struct proto_reply *rep)
 {
 	struct gw_events	*ge = gr->gw->events;
-	struct stream_open	*so = (struct stream_open *)gr->input;
+	struct stream_open	*so = gr->priv;
 	struct evhttp_request	*req = gr->req;
 	struct evkeyvalq	*h;
 	struct gw_stream	*s;
@@ -448,8 +448,8 @@ gw_h_job_events(struct gw_req *gr)
 		gw_unavailable(gr, "out of memory");
 		return;
 	}
-	/* gr->input is freed with gr; it carries the stream's start here */
-	gr->input = (struct gw_job_input *)(void *)so;
+	gr->priv = so;
+	gr->priv_free = free;
 	so->snap_seq = ge->seq;
 	last = evhttp_find_header(evhttp_request_get_input_headers(gr->req),
 	    "Last-Event-ID");

@@ -38,6 +38,28 @@ split_listen(const char *listen, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+/* -t and start: the listen address must parse */
+int
+gw_check(const struct rs_config *cf, char *err, size_t errlen)
+{
+	char	 host[256];
+	int	 port;
+
+	if (split_listen(cf->httpd.listen, host, sizeof(host), &port) == -1) {
+		snprintf(err, errlen, "%s: httpd.listen: expected host:port: "
+		    "\"%s\"", cf->path, cf->httpd.listen);
+		return -1;
+	}
+	if (cf->httpd.metrics_listen[0] != '\0' &&
+	    split_listen(cf->httpd.metrics_listen, host, sizeof(host),
+	    &port) == -1) {
+		snprintf(err, errlen, "%s: httpd.metrics_listen: expected "
+		    "host:port: \"%s\"", cf->path, cf->httpd.metrics_listen);
+		return -1;
+	}
+	return 0;
+}
+
 int
 gw_init(struct daemon *d)
 {
@@ -88,6 +110,16 @@ gw_init(struct daemon *d)
 		log_warn("listen on %s", d->cf.httpd.listen);
 		return -1;
 	}
+	if (d->cf.httpd.metrics_listen[0] != '\0') {
+		if (split_listen(d->cf.httpd.metrics_listen, host, sizeof(host),
+		    &port) == -1 || gw_metrics_listen(gw, host, port) == -1) {
+			log_warn("metrics: listen on %s",
+			    d->cf.httpd.metrics_listen);
+			return -1;
+		}
+		log_info("metrics on http://%s/metrics",
+		    d->cf.httpd.metrics_listen);
+	}
 	log_info("listening on %s, jobd at %s", d->cf.httpd.listen,
 	    d->cf.jobd_url);
 	daemon_ready(d);
@@ -103,7 +135,9 @@ gw_cron(struct daemon *d)
 	notify_status("%d requests to jobd in flight, %d event streams, "
 	    "jobd %s", gw->inflight, gw_events_streams(gw),
 	    bridge_connected(gw->jobd) ? "connected" : "not connected");
-	if (d->stopping && gw->inflight == 0)
+	if (!d->stopping)
+		gw_metrics_cron(gw);
+	if (d->stopping && gw->inflight == 0 && gw->streams == 0)
 		daemon_exit(d);
 }
 
@@ -112,13 +146,17 @@ gw_stop(struct daemon *d)
 {
 	struct gw	*gw = d->priv;
 
-	/* stop accepting; requests in flight finish (cron exits when none) */
+	/*
+	 * stop accepting; requests in flight, exports included, finish (the
+	 * cron exits when none is left)
+	 */
 	if (gw->sock != NULL) {
 		evhttp_del_accept_socket(gw->http, gw->sock);
 		gw->sock = NULL;
 	}
 	/* ended streams get a cron tick to write their last chunk */
-	if (gw_events_stop(gw) == 0 && gw->inflight == 0)
+	gw_metrics_stop(gw);
+	if (gw_events_stop(gw) == 0 && gw->inflight == 0 && gw->streams == 0)
 		daemon_exit(d);
 }
 
@@ -132,6 +170,7 @@ gw_fini(struct daemon *d)
 	gw_events_close(gw);
 	if (gw->http)
 		evhttp_free(gw->http);
+	gw_metrics_free(gw);
 	bridge_close(gw->jobd);
 	free(gw);
 }

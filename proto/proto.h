@@ -20,6 +20,16 @@
  *   key is an error. A malformed envelope gets a "bad_request" reply (with
  *   id "-" when none could be read); an unknown type gets "unknown_type".
  *   The request id appears in every log line about the request.
+ *
+ * BATCHES
+ *   batch   {calls: [request envelope, ...]}   1..PROTO_BATCH_MAX calls
+ *     -> {replies: [reply envelope, ...]}      same order, same ids
+ *   A client with several calls ready at once (httpd under load) sends them
+ *   as one message: one nng round trip instead of one each. jobd answers
+ *   every call exactly as if it had come alone (each has its own reply,
+ *   ok or error); a malformed call inside gets its own bad_request reply; a
+ *   batch inside a batch is bad_request. The batch itself fails only when
+ *   its own envelope or calls array is malformed.
  *   64-bit integers and millisecond times travel as JSON numbers and are read
  *   with valuedouble (exact below 2^53), never valueint.
  *
@@ -78,6 +88,59 @@
  *   job.cancel  {workspace_id, job_id}        -> {job}
  *     errors: not_found, conflict (already completed/failed/cancelled)
  *
+ * RESULTS (httpd: the posts, comments, media and export routes)
+ *   Every list is a keyset page: items in a fixed total order, limit
+ *   1..PROTO_PAGE_MAX, and cursor, an opaque string naming the last item
+ *   returned (null on the last page). Items stored after a page was read
+ *   appear in later pages or not at all, never twice, and no item is
+ *   skipped. count false spares jobd the total (exports page with it).
+ *   Errors: not_found (workspace, or job not in that workspace), invalid
+ *   (message "<field>: why", field one of q, cursor, limit, sort_by, ...).
+ *
+ *   post.list   {workspace_id, job_id?, q?, subreddit?, author?,
+ *                min_score?, max_score?, post_type?, sentiment_label?,
+ *                sort_by?: "created_utc"|"score"|"num_comments",
+ *                sort_order?: "asc"|"desc", limit?: 50, cursor?,
+ *                count?: true}
+ *     -> {posts: [post...], total, cursor: string|null, has_more}
+ *     Without job_id: the workspace's posts, each Reddit post once (the
+ *     copy stored last, whichever job stored it). q is an SQLite FTS5
+ *     query over title and selftext (words, "phrases", OR, NOT, prefix*);
+ *     a query FTS5 cannot parse is taken as plain words. subreddit
+ *     compares without case. Order: sort_by then id, sort_order (default
+ *     created_utc desc). A cursor only fits the sort it came from.
+ *   post.get    {workspace_id, post_id}  -> {post}   post also has media:
+ *     [media...] (the records of the job whose copy it is). not_found.
+ *   comment.list {workspace_id, job_id, post_id?, limit?, cursor?, count?}
+ *     -> {comments: [comment...], total, cursor, has_more}   stored order
+ *   media.list  {workspace_id, job_id, post_id?, limit?, cursor?, count?}
+ *     -> {media: [media...], total, cursor, has_more}        stored order
+ *   media.file  {workspace_id, sha256}
+ *     -> {sha256, path, content_type, bytes}  a downloaded file that a
+ *     media record of the workspace refers to; path as mediad reported it
+ *     (relative paths are under state_dir). not_found otherwise.
+ *
+ *   post    {id: "t3_..", job_id, subreddit, title, author, created_utc
+ *            (RFC 3339), score, upvote_ratio, num_comments, selftext, url,
+ *            permalink (https://www.reddit.com/...), post_type, domain,
+ *            flair, author_flair, over_18, spoiler, stickied, locked,
+ *            is_video, edited, distinguished, removed_by, num_crossposts,
+ *            thumbnail, scraped_at, sentiment_label, sentiment_score}
+ *   comment {id: "t1_..", job_id, post_id, parent_id, depth, author, body,
+ *            score, created_utc, is_deleted, is_removed, edited, stickied,
+ *            distinguished, is_submitter, controversiality, author_flair,
+ *            permalink, scraped_at, sentiment_label, sentiment_score}
+ *   media   {id, job_id, post_id, index, type, url, status: "pending"|
+ *            "downloaded"|"failed"|"skipped"|"cancelled", bytes, sha256,
+ *            content_type, audio_merged, audio_sha256, audio_bytes,
+ *            error, created_at, updated_at}
+ *            (bytes, sha256, content_type are null unless downloaded;
+ *            audio_* name a video's audio track kept as a file of its
+ *            own, media.file serves it too)
+ *   Absent Reddit fields are null. sentiment_* are null until the
+ *   sentiment plugin has run (it writes posts/comments.sentiment_label
+ *   and sentiment_score).
+ *
  * THE WORKER PROTOCOL (fetchd, mediad)
  *   A task is one unit of leased work: one "fetch" task per job, one "media"
  *   task per media item. Workers pull; jobd never pushes work.
@@ -122,7 +185,14 @@
  *     -> {job_status}   the task is done. The job completes when its fetch
  *     task is done and no media task is outstanding.
  *     A media task carries result: {status: "downloaded"|"failed"|
- *     "skipped", bytes, sha256, content_type, path, error, audio_merged?}.
+ *     "skipped", bytes, sha256, content_type, path, error, audio_merged?,
+ *     audio_path?, audio_sha256?, audio_bytes?} (proto_media_result_new):
+ *     path is relative to state_dir ("media/<aa>/<sha256>.<ext>"),
+ *     content_type comes from the file's magic bytes; audio_merged is
+ *     present for a video with an audio track (true: muxed into path;
+ *     false: the track is the separate file audio_path). A cancelled job's
+ *     leased media task is finished "failed" ("job cancelled ..."), so a
+ *     later job that wants the URL tries it again.
  *     Every media record with that URL, in any job, takes the result; a
  *     new record whose URL is already downloaded (or skipped) takes it at
  *     once, one whose URL failed before is tried again. media_downloaded
@@ -147,6 +217,23 @@
  *   of a job that has ended is dropped instead of queued. A cancelled
  *   job's queued tasks are dropped at once; its leased ones see
  *   cancelled: true on heartbeat and conflict on report.
+ *
+ * OPERATIONS (metrics and health)
+ *   stats.report {daemon: "fetchd"|"mediad"|..., instance: "<host:pid>",
+ *                 started_at: <ms>, metrics: {"<key>": number, ...}}
+ *     -> {}   every worker, every few seconds. A key is a Prometheus
+ *     series, name{label="value",...} (lib/stats.h). jobd keeps the last
+ *     report of each instance in memory; an instance not heard from for
+ *     PROTO_STATS_STALE_MS is down, and one not heard from for 10 minutes
+ *     is forgotten. A daemon's first report from a new instance counts as
+ *     a start.
+ *   metrics {}                                            (httpd, rscrapectl)
+ *     -> {jobd: {pid, started_at, db}, jobs: {<status>: n},
+ *         tasks: {<kind>: {queued, leased}}, lease_expiries, releases,
+ *         media: {<status>: {items, bytes}},
+ *         daemons: [{daemon, instance, started_at, last_seen_ms_ago, up,
+ *                    metrics: {...}}],
+ *         starts: {<daemon>: n}   (instances seen since jobd started)}
  *
  * EVENTS (jobd pub socket)
  *   Each message is "<topic> <json>", so a subscriber can filter by topic
@@ -175,6 +262,8 @@
 #define PROTO_REQID_MAX		64
 
 /* message types */
+#define PROTO_BATCH		"batch"
+#define PROTO_BATCH_MAX		64
 #define PROTO_PING		"ping"
 #define PROTO_WORKSPACE_CREATE	"workspace.create"
 #define PROTO_WORKSPACE_LIST	"workspace.list"
@@ -192,6 +281,12 @@
 #define PROTO_TASK_FINISH	"task.finish"
 #define PROTO_TASK_FAIL		"task.fail"
 #define PROTO_TASK_RELEASE	"task.release"
+#define PROTO_STATS_REPORT	"stats.report"
+#define PROTO_METRICS		"metrics"
+
+/* a reporter silent this long is down (3 missed reports) */
+#define PROTO_STATS_EVERY_MS	5000
+#define PROTO_STATS_STALE_MS	16000
 
 /* error codes */
 #define PROTO_E_BAD_REQUEST	"bad_request"
@@ -244,6 +339,18 @@
 #define PROTO_MEDIA_FAILED	"failed"
 #define PROTO_MEDIA_SKIPPED	"skipped"
 
+/* fields of a leased media task's "media" object (mediad reads them) */
+#define PROTO_MF_URL		"url"
+#define PROTO_MF_AUDIO_URL	"audio_url"
+#define PROTO_MF_KIND		"kind"
+#define PROTO_MF_EXTRA		"extra"
+#define PROTO_MF_POST_ID	"post_id"
+#define PROTO_MF_INDEX		"index"
+/* ... and of its extra object (written by fetchd) */
+#define PROTO_MX_DASH_URL	"dash_url"
+#define PROTO_MX_HAS_AUDIO	"has_audio"
+#define PROTO_MX_AUDIO_CANDS	"audio_candidates"
+
 /* ping: db health */
 #define PROTO_HEALTH_OK		"ok"
 #define PROTO_HEALTH_ERROR	"error"
@@ -284,6 +391,14 @@ char	*proto_reply_err_encode(const char *reqid, const char *code,
 int	 proto_reply_parse(const void *buf, size_t len,
 	    struct proto_reply *rep, const char **errp);
 void	 proto_reply_free(struct proto_reply *rep);
+/* the same checks on an envelope inside a batch; obj stays the caller's */
+int	 proto_request_parse_json(cJSON *obj, struct proto_request *req,
+	    const char **errp);
+int	 proto_reply_parse_json(cJSON *obj, struct proto_reply *rep,
+	    const char **errp);
+/* a batch request (reply 0) or reply (reply 1) from encoded envelopes */
+char	*proto_batch_encode(const char *reqid, int reply, char *const *parts,
+	    const size_t *lens, int n, size_t *lenp);
 
 /* events */
 char	*proto_event_encode(const char *topic, const cJSON *body,
@@ -344,10 +459,91 @@ cJSON	*proto_task_heartbeat_req(int64_t task_id, const char *lease_id,
 cJSON	*proto_task_report_req(int64_t task_id, const char *lease_id,
 	    const char *batch);
 cJSON	*proto_task_finish_req(int64_t task_id, const char *lease_id,
-	    const cJSON *progress);
+	    const cJSON *progress, const cJSON *result);
 cJSON	*proto_task_fail_req(int64_t task_id, const char *lease_id,
 	    const char *error, int retry);
 cJSON	*proto_task_release_req(int64_t task_id, const char *lease_id);
+/* takes metrics over */
+cJSON	*proto_stats_report_req(const char *daemon, const char *instance,
+	    int64_t started_ms, cJSON *metrics);
+cJSON	*proto_metrics_req(void);
+
+/* The result of a media task (task.finish result). */
+struct proto_media_result {
+	const char	*status;	/* PROTO_MEDIA_* */
+	int64_t		 bytes;		/* < 0: absent */
+	const char	*sha256;	/* NULL: absent, for every string */
+	const char	*content_type;
+	const char	*path;		/* relative to state_dir */
+	const char	*error;
+	int		 audio_merged;	/* -1: absent (no audio track) */
+	const char	*audio_path;	/* audio kept beside the video */
+	const char	*audio_sha256;
+	int64_t		 audio_bytes;	/* < 0: absent */
+};
+cJSON	*proto_media_result_new(const struct proto_media_result *r);
+
+/* results (proto_results.c) */
+#define PROTO_POST_LIST		"post.list"
+#define PROTO_POST_GET		"post.get"
+#define PROTO_COMMENT_LIST	"comment.list"
+#define PROTO_MEDIA_LIST	"media.list"
+#define PROTO_MEDIA_FILE	"media.file"
+#define PROTO_PAGE_MAX		1000
+#define PROTO_PFX_POST		"t3_"
+#define PROTO_PFX_COMMENT	"t1_"
+#define PROTO_POST_LINK		"link"
+#define PROTO_POST_SELF		"self"
+#define PROTO_POST_IMAGE	"image"
+#define PROTO_POST_VIDEO	"video"
+#define PROTO_POST_GALLERY	"gallery"
+#define PROTO_SORT_CREATED	"created_utc"
+#define PROTO_SORT_SCORE	"score"
+#define PROTO_SORT_COMMENTS	"num_comments"
+#define PROTO_ORDER_ASC		"asc"
+#define PROTO_ORDER_DESC	"desc"
+#define PROTO_SENT_POSITIVE	"positive"
+#define PROTO_SENT_NEUTRAL	"neutral"
+#define PROTO_SENT_NEGATIVE	"negative"
+#define PROTO_MEDIA_PENDING	"pending"
+#define PROTO_MEDIA_CANCELLED	"cancelled"
+/* reply members httpd reads */
+#define PROTO_F_POSTS		"posts"
+#define PROTO_F_POST		"post"
+#define PROTO_F_COMMENTS	"comments"
+#define PROTO_F_MEDIA		"media"
+#define PROTO_F_CURSOR		"cursor"
+#define PROTO_F_HAS_MORE	"has_more"
+#define PROTO_F_TOTAL		"total"
+#define PROTO_F_PATH		"path"
+#define PROTO_F_CONTENT_TYPE	"content_type"
+#define PROTO_F_SHA256		"sha256"
+#define PROTO_F_STATUS		"status"
+#define PROTO_F_AUDIO_SHA256	"audio_sha256"
+
+struct proto_post_query {
+	const char	*workspace_id;
+	const char	*job_id;		/* NULL: the whole workspace */
+	const char	*q;
+	const char	*subreddit;
+	const char	*author;
+	const char	*post_type;
+	const char	*sentiment_label;
+	const char	*sort_by;		/* NULL: created_utc */
+	const char	*sort_order;		/* NULL: desc */
+	const char	*cursor;
+	int		 has_min_score, has_max_score;
+	int64_t		 min_score, max_score;
+	int64_t		 limit;
+	int		 no_count;
+};
+cJSON	*proto_post_list_req(const struct proto_post_query *q);
+cJSON	*proto_post_get_req(const char *workspace_id, const char *post_id);
+/* comment.list and media.list */
+cJSON	*proto_item_list_req(const char *workspace_id, const char *job_id,
+	    const char *post_id, int64_t limit, const char *cursor,
+	    int count);
+cJSON	*proto_media_file_req(const char *workspace_id, const char *sha256);
 
 /*
  * A synchronous client for tools and tests (rscrapectl): one req socket,
