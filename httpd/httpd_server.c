@@ -132,9 +132,9 @@ gw_cron(struct daemon *d)
 	struct gw	*gw = d->priv;
 
 	gw_events_cron(gw);
-	notify_status("%d requests to jobd in flight, %d event streams, "
-	    "jobd %s", gw->inflight, gw_events_streams(gw),
-	    bridge_connected(gw->jobd) ? "connected" : "not connected");
+	notify_status("%d requests to jobd in flight, jobd %s, %d event "
+	    "streams", gw->inflight, bridge_connected(gw->jobd) ?
+	    "connected" : "not connected", gw_events_streams(gw));
 	if (!d->stopping)
 		gw_metrics_cron(gw);
 	if (d->stopping && gw->inflight == 0 && gw->streams == 0)
