@@ -361,16 +361,31 @@ opt_enum(struct rep_ctx *ctx, const char *key, const char *const *set,
 	return 0;
 }
 
+/* what plugins wrote about the item, by plugin name ({} when none) */
+static void
+add_annotations(cJSON *o, sqlite3_stmt *st, int col)
+{
+	const char	*s = (const char *)sqlite3_column_text(st, col);
+	cJSON		*a = s ? cJSON_Parse(s) : NULL;
+
+	if (!cJSON_IsObject(a)) {
+		cJSON_Delete(a);
+		a = cJSON_CreateObject();
+	}
+	cJSON_AddItemToObject(o, "annotations", a);
+}
+
 /* ---- post.list ----------------------------------------------------- */
 
 /* columns of a post row, in POST_COLS order */
 enum { PC_PID, PC_ID, PC_JOB, PC_SUB, PC_AUTHOR, PC_TITLE, PC_CREATED,
 	PC_SCORE, PC_NCOMMENTS, PC_URL, PC_PERMALINK, PC_SELFTEXT, PC_TYPE,
-	PC_STORED, PC_SLABEL, PC_SSCORE, PC_JID, PC_EXTRA, PC_SORTVAL };
+	PC_STORED, PC_SLABEL, PC_SSCORE, PC_JID, PC_ANNOT, PC_EXTRA,
+	PC_SORTVAL };
 #define POST_COLS "p.pid, p.id, j.id, p.subreddit, p.author, p.title, " \
 	"p.created_utc, p.score, p.num_comments, p.url, p.permalink, " \
 	"p.selftext, p.post_type, p.stored_at, p.sentiment_label, " \
-	"p.sentiment_score, p.jid, "
+	"p.sentiment_score, p.jid, p.annotations, "
 
 static cJSON *
 post_json(sqlite3_stmt *st)
@@ -394,6 +409,7 @@ post_json(sqlite3_stmt *st)
 	jobd_add_time(o, "scraped_at", st, PC_STORED);
 	add_text(o, "sentiment_label", st, PC_SLABEL);
 	add_real(o, "sentiment_score", st, PC_SSCORE);
+	add_annotations(o, st, PC_ANNOT);
 	return o;
 }
 
@@ -843,10 +859,10 @@ jobd_h_post_get(struct rep_ctx *ctx, void *arg)
 
 enum { CC_CID, CC_ID, CC_JOB, CC_POST, CC_PARENT, CC_DEPTH, CC_AUTHOR,
 	CC_BODY, CC_SCORE, CC_CREATED, CC_DELETED, CC_REMOVED, CC_STORED,
-	CC_SLABEL, CC_SSCORE, CC_EXTRA };
+	CC_SLABEL, CC_SSCORE, CC_ANNOT, CC_EXTRA };
 #define COMMENT_COLS "c.cid, c.id, j.id, c.post_id, c.parent_id, c.depth, " \
 	"c.author, c.body, c.score, c.created_utc, c.deleted, c.removed, " \
-	"c.stored_at, c.sentiment_label, c.sentiment_score, "
+	"c.stored_at, c.sentiment_label, c.sentiment_score, c.annotations, "
 
 static cJSON *
 comment_json(sqlite3_stmt *st)
@@ -876,6 +892,7 @@ comment_json(sqlite3_stmt *st)
 	jobd_add_time(o, "scraped_at", st, CC_STORED);
 	add_text(o, "sentiment_label", st, CC_SLABEL);
 	add_real(o, "sentiment_score", st, CC_SSCORE);
+	add_annotations(o, st, CC_ANNOT);
 	return o;
 }
 

@@ -127,6 +127,10 @@ def test_sentiment_and_keywords_annotate_a_real_job(stack, fake):
         assert it["sentiment_label"] in ("positive", "neutral", "negative")
         assert -1 <= it["sentiment_score"] <= 1
         labels.add(it["sentiment_label"])
+        # the plugin's whole line, by plugin name
+        assert it["annotations"]["sentiment"] == {
+            "sentiment_score": it["sentiment_score"],
+            "sentiment_label": it["sentiment_label"]}
     # the posts API filters on what the plugin stored
     for lab in ("positive", "neutral", "negative"):
         r = s.http("GET", "/api/v1/workspaces/%s/jobs/%s/posts?"
