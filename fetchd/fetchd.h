@@ -138,6 +138,22 @@ struct ar_req	*ar_posts(struct ar_client *a, int user, const char *name,
 void		 ar_cancel(struct ar_req *q);
 
 /* ------------------------------------------------------------------ */
+/* a set of post fullnames (fetchd_seen.c)                             */
+
+struct seen {
+	char		**slot;
+	size_t		 cap, n;
+};
+
+int		 seen_has(const struct seen *k, const char *id);
+/* 1 when id was not in the set */
+int		 seen_add(struct seen *k, const char *id);
+void		 seen_free(struct seen *k);
+/* "id,id,..." (bare ids of "t3_" fullnames), and back */
+cJSON		*seen_dump(const struct seen *k);
+void		 seen_load(struct seen *k, const char *s);
+
+/* ------------------------------------------------------------------ */
 /* the daemon and its modes                                             */
 
 struct fetchd {
@@ -183,6 +199,10 @@ struct fetchd_mode {
 	void		(*stop)(struct fetchd *f, struct worker_task *t,
 			    enum worker_stop why);
 };
+
+/* A count field of a stored progress (may be NULL) into *out; left
+ * alone when absent or not a number ≥ 0. */
+void	 fetchd_get_count(const cJSON *obj, const char *key, int64_t *out);
 
 extern const struct fetchd_mode fetchd_mode_full;
 extern const struct fetchd_mode fetchd_mode_history;

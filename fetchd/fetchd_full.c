@@ -552,16 +552,10 @@ full_start(struct fetchd *f, struct worker_task *t)
 		return 0;
 	}
 	snprintf(j->target, sizeof(j->target), "%s", s);
-	if (t->progress != NULL) {
-		if (proto_get_int(t->progress, P_POSTS, 0, &n, NULL) == 0)
-			j->posts = n;
-		if (proto_get_int(t->progress, P_COMMENTS, 0, &n, NULL) == 0)
-			j->comments = n;
-		if (proto_get_int(t->progress, P_MEDIA, 0, &n, NULL) == 0)
-			j->media = n;
-		if (proto_get_int(t->progress, P_REQUESTS, 0, &n, NULL) == 0)
-			j->requests = n;
-	}
+	fetchd_get_count(t->progress, P_POSTS, &j->posts);
+	fetchd_get_count(t->progress, P_COMMENTS, &j->comments);
+	fetchd_get_count(t->progress, P_MEDIA, &j->media);
+	fetchd_get_count(t->progress, P_REQUESTS, &j->requests);
 	full_restore(j, t->checkpoint);
 	log_info("job %s: full scrape of %s%s, limit %lld%s%s", t->job_id,
 	    j->user ? "u/" : "r/", j->target, (long long)j->limit,
