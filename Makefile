@@ -11,6 +11,15 @@
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR    ?=
+LIBEXECDIR ?= $(PREFIX)/libexec/rscrape
+BINDIR     ?= $(PREFIX)/bin
+DOCDIR     ?= $(PREFIX)/share/doc/rscrape
+PLUGINDIR  ?= $(PREFIX)/lib/rscrape/plugins
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+STATEDIR   ?= /var/lib/rscrape
+RUNDIR     ?= /run/rscrape
 CONF       ?= etc/rscrape.conf
 VERSION    := 0.1.0
 
@@ -32,7 +41,8 @@ endif
 OPT      ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -I. -D_GNU_SOURCE -DRSCRAPE_VERSION='"$(VERSION)"'
+CPPFLAGS += -I. -D_GNU_SOURCE -DRSCRAPE_VERSION='"$(VERSION)"' \
+            -DRSCRAPE_SYSCONFDIR='"$(SYSCONFDIR)"'
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS)
 # Debian's nng 1.5.2 ships no .pc file.
 ALL_LIBS   = $(PKG_LIBS) -lnng -lpthread -lm
@@ -126,21 +136,63 @@ demo: all
 bench: all
 	@echo "benchmarks are run by hand: see bench/README.md"
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/libexec/rscrape $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(SYSCONFDIR)/rscrape
-	for d in $(DAEMONS); do \
-		if [ -x $(BUILD)/$$d ]; then install -m 0755 $(BUILD)/$$d $(DESTDIR)$(PREFIX)/libexec/rscrape/$$d; fi; \
-	done
-	install -m 0755 $(BUILD)/rscrapectl $(DESTDIR)$(PREFIX)/bin/rscrapectl
-	@# never overwrite an operator's configuration
-	[ -e $(DESTDIR)$(SYSCONFDIR)/rscrape/rscrape.conf ] || \
-		install -m 0640 etc/rscrape.conf $(DESTDIR)$(SYSCONFDIR)/rscrape/rscrape.conf
+# Units, sysusers/tmpfiles entries and the config are written for
+# PREFIX=/usr/local and SYSCONFDIR=/etc; install rewrites those paths.
+UNITS := rscrape-jobd.service rscrape-httpd.service rscrape-fetchd.service \
+	 rscrape-mediad.service rscrape.target
+SUBST := sed -e 's|/usr/local/libexec/rscrape|$(LIBEXECDIR)|g' \
+	 -e 's|/usr/local/share/doc/rscrape|$(DOCDIR)|g' \
+	 -e 's|/etc/rscrape|$(SYSCONFDIR)/rscrape|g' \
+	 -e 's|/var/lib/rscrape|$(STATEDIR)|g' -e 's|/run/rscrape|$(RUNDIR)|g'
+# the installed config: the paths of an installed system, not of a build tree
+CONF_SUBST := sed -E -e 's|^(state_dir +=) +[^ ;]+|\1 $(STATEDIR)|' \
+	 -e 's|^(runtime_dir +=) +[^ ;]+|\1 $(RUNDIR)|' \
+	 -e 's|^(plugin_dir +=) +[^ ;]+|\1 $(PLUGINDIR)|'
 
+install: all
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/rscrape $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(PLUGINDIR)
+	for d in $(DAEMONS); do \
+		install -m 0755 $(BUILD)/$$d $(DESTDIR)$(LIBEXECDIR)/$$d || exit 1; \
+	done
+	install -m 0755 $(BUILD)/rscrapectl $(DESTDIR)$(BINDIR)/rscrapectl
+	for u in $(UNITS); do \
+		$(SUBST) systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(SUBST) systemd/rscrape.sysusers > $(DESTDIR)$(SYSUSERSDIR)/rscrape.conf
+	$(SUBST) systemd/rscrape.tmpfiles > $(DESTDIR)$(TMPFILESDIR)/rscrape.conf
+	chmod 0644 $(DESTDIR)$(SYSUSERSDIR)/rscrape.conf \
+		$(DESTDIR)$(TMPFILESDIR)/rscrape.conf
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(CONF_SUBST) etc/rscrape.conf > $(DESTDIR)$(DOCDIR)/rscrape.conf.example
+	@# never overwrite an operator's configuration
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/rscrape/rscrape.conf ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/rscrape/rscrape.conf" \
+		    "(the new default is $(DOCDIR)/rscrape.conf.example)"; \
+	else \
+		install -m 0640 $(DESTDIR)$(DOCDIR)/rscrape.conf.example \
+		    $(DESTDIR)$(SYSCONFDIR)/rscrape/rscrape.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		echo "next: systemd-sysusers; systemd-tmpfiles --create;" \
+		    "systemctl daemon-reload; systemctl enable --now rscrape.target"; \
+	fi
+
+# Leaves the configuration, the state directory (database, media) and the
+# system user in place: an operator removes those on purpose.
 uninstall:
-	rm -f $(foreach d,$(DAEMONS),$(DESTDIR)$(PREFIX)/libexec/rscrape/$(d)) \
-		$(DESTDIR)$(PREFIX)/bin/rscrapectl
-	-rmdir $(DESTDIR)$(PREFIX)/libexec/rscrape 2>/dev/null
+	rm -f $(foreach d,jobd httpd fetchd mediad,$(DESTDIR)$(LIBEXECDIR)/$(d)) \
+		$(DESTDIR)$(BINDIR)/rscrapectl \
+		$(foreach u,$(UNITS),$(DESTDIR)$(UNITDIR)/$(u)) \
+		$(DESTDIR)$(SYSUSERSDIR)/rscrape.conf \
+		$(DESTDIR)$(TMPFILESDIR)/rscrape.conf \
+		$(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/rscrape.conf.example
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/lib/rscrape 2>/dev/null
 
 clean:
 	rm -rf build

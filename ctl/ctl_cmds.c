@@ -432,6 +432,53 @@ status_print(const struct ctl *c, const cJSON *ping, const char *jobd_err,
 	}
 }
 
+/* the counters /metrics shows too: leases, restarts, media */
+static void
+status_counters(struct ctl *c)
+{
+	struct proto_reply	 rep;
+	const cJSON		*it, *m;
+	char			 line[512];
+	size_t			 used = 0;
+	int			 n;
+
+	if (ctl_call(c, PROTO_METRICS, proto_metrics_req(), &rep, 1) !=
+	    CTL_REPLY_OK)
+		return;
+	it = cJSON_GetObjectItemCaseSensitive(rep.body, "lease_expiries");
+	m = cJSON_GetObjectItemCaseSensitive(rep.body, "releases");
+	printf("leases: %.0f expired, %.0f handed back (since jobd started)\n",
+	    cJSON_IsNumber(it) ? it->valuedouble : 0,
+	    cJSON_IsNumber(m) ? m->valuedouble : 0);
+	line[0] = '\0';
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rep.body,
+	    "starts")) {
+		if (!cJSON_IsNumber(it))
+			continue;
+		n = snprintf(line + used, sizeof(line) - used, "%s%s %.0f",
+		    used ? ", " : "", it->string, it->valuedouble > 1 ?
+		    it->valuedouble - 1 : 0);
+		if (n < 0 || (size_t)n >= sizeof(line) - used)
+			break;
+		used += (size_t)n;
+	}
+	printf("restarts: %s\n", used ? line : "none seen");
+	used = 0;
+	line[0] = '\0';
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rep.body,
+	    "media")) {
+		m = cJSON_GetObjectItemCaseSensitive(it, "items");
+		n = snprintf(line + used, sizeof(line) - used, "%s%s %.0f",
+		    used ? ", " : "", it->string, cJSON_IsNumber(m) ?
+		    m->valuedouble : 0);
+		if (n < 0 || (size_t)n >= sizeof(line) - used)
+			break;
+		used += (size_t)n;
+	}
+	printf("media: %s\n", used ? line : "none");
+	proto_reply_free(&rep);
+}
+
 int
 ctl_cmd_status(struct ctl *c, int argc, char **argv)
 {
@@ -459,9 +506,12 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 		httpd = NULL;
 		ctl_print_json(out, stdout);
 		cJSON_Delete(out);
-	} else
+	} else {
 		status_print(c, r == CTL_REPLY_OK ? rep.body : NULL, jobd_err,
 		    httpd);
+		if (r == CTL_REPLY_OK)
+			status_counters(c);
+	}
 	cJSON_Delete(httpd);
 	rc = r == CTL_REPLY_OK ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 	proto_reply_free(&rep);

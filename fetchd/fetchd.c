@@ -9,6 +9,7 @@
 
 #include "fetchd/fetchd.h"
 #include "lib/log.h"
+#include "lib/notify.h"
 #include "proto/proto.h"
 
 #define FETCHD_CAPACITY	4	/* jobs at once; they share one rate budget */
@@ -93,6 +94,22 @@ fetchd_init(struct daemon *d)
 }
 
 static void
+fetchd_cron(struct daemon *d)
+{
+	struct fetchd	*f = d->priv;
+	double		 left = rd_client_budget(f->rc);
+	char		 budget[64];
+
+	if (left < 0)
+		snprintf(budget, sizeof(budget), "rate budget not known yet");
+	else
+		snprintf(budget, sizeof(budget), "%.0f requests left in "
+		    "Reddit's window", left);
+	notify_status("%d tasks held, %lld Reddit requests, %s",
+	    worker_held(f->w), (long long)rd_client_requests(f->rc), budget);
+}
+
+static void
 fetchd_stop_daemon(struct daemon *d)
 {
 	worker_shutdown(((struct fetchd *)d->priv)->w);
@@ -111,6 +128,7 @@ fetchd_fini(struct daemon *d)
 static const struct daemon_ops fetchd_ops = {
 	.name = "fetchd",
 	.init = fetchd_init,
+	.cron = fetchd_cron,
 	.stop = fetchd_stop_daemon,
 	.fini = fetchd_fini,
 };

@@ -115,6 +115,8 @@ struct rd_req	*rd_post(struct rd_client *c, const char *path,
 void		 rd_cancel(struct rd_req *q);
 /* API requests answered so far (tokens not counted) */
 int64_t		 rd_client_requests(const struct rd_client *c);
+/* requests left in Reddit's current window (< 0: not known yet) */
+double		 rd_client_budget(const struct rd_client *c);
 
 /* ------------------------------------------------------------------ */
 /* the archive client (fetchd_archive.c)                               */

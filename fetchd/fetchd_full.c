@@ -165,25 +165,23 @@ full_checkpoint(const struct full_job *j)
 static void
 full_restore(struct full_job *j, const cJSON *c)
 {
-	const char	*s;
-	int64_t		 n;
-	int		 b;
+	const char	*s = NULL;
+	int		 b = 0;
 
 	if (c == NULL || proto_get_bool(c, C_ABOUT, 1, &b, NULL) == -1 || !b)
 		return;
 	j->about_ok = 1;
 	if (proto_get_str(c, C_AFTER, 0, &s, NULL) == 0 && s)
 		snprintf(j->after, sizeof(j->after), "%s", s);
-	if (proto_get_int(c, C_LISTED, 0, &n, NULL) == 0)
-		j->listed = n;
-	if (proto_get_bool(c, C_EXHAUSTED, 0, &b, NULL) == 0)
-		j->exhausted = b;
+	/* an absent field leaves the value alone */
+	proto_get_int(c, C_LISTED, 0, &j->listed, NULL);
+	proto_get_bool(c, C_EXHAUSTED, 0, &j->exhausted, NULL);
 	trees_restore(j->trees, cJSON_GetObjectItemCaseSensitive(c,
 	    C_PENDING));
+	s = NULL;
 	if (proto_get_str(c, C_CAFTER, 0, &s, NULL) == 0 && s)
 		snprintf(j->c_after, sizeof(j->c_after), "%s", s);
-	if (proto_get_bool(c, C_CEXHAUSTED, 0, &b, NULL) == 0)
-		j->c_exhausted = b;
+	proto_get_bool(c, C_CEXHAUSTED, 0, &j->c_exhausted, NULL);
 	log_info("job %s: resuming: %lld listed, %zu trees to fetch%s",
 	    j->t->job_id, (long long)j->listed, trees_pending(j->trees),
 	    j->exhausted ? ", listing exhausted" : "");
@@ -196,10 +194,9 @@ full_report_cb(struct worker_task *t, const cJSON *body, void *arg)
 	int64_t		 n;
 
 	(void)t;
-	if (proto_get_int(body, R_POSTS, 0, &n, NULL) == 0)
-		j->posts = n;
-	if (proto_get_int(body, R_COMMENTS, 0, &n, NULL) == 0)
-		j->comments = n;
+	proto_get_int(body, R_POSTS, 0, &j->posts, NULL);
+	proto_get_int(body, R_COMMENTS, 0, &j->comments, NULL);
+	n = 0;
 	if (proto_get_int(body, R_MEDIA_NEW, 0, &n, NULL) == 0)
 		j->media += n;
 	full_pump(j);
@@ -520,7 +517,6 @@ full_start(struct fetchd *f, struct worker_task *t)
 	const char	*s = NULL, *tt = NULL;
 	cJSON		*cfg = NULL;
 	int64_t		 n;
-	int		 b;
 	char		 msg[300];
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
@@ -537,12 +533,12 @@ full_start(struct fetchd *f, struct worker_task *t)
 	proto_get_str(t->job, J_TARGET, 0, &s, NULL);
 	proto_get_str(t->job, J_TARGET_TYPE, 0, &tt, NULL);
 	if (proto_get_obj(t->job, J_CONFIG, 0, &cfg, NULL) == 0 && cfg) {
+		/* an absent field leaves the default */
+		n = 0;
 		if (proto_get_int(cfg, J_LIMIT, 0, &n, NULL) == 0 && n > 0)
 			j->limit = n;
-		if (proto_get_bool(cfg, J_MEDIA, 0, &b, NULL) == 0)
-			j->want_media = b;
-		if (proto_get_bool(cfg, J_COMMENTS, 0, &b, NULL) == 0)
-			j->want_comments = b;
+		proto_get_bool(cfg, J_MEDIA, 0, &j->want_media, NULL);
+		proto_get_bool(cfg, J_COMMENTS, 0, &j->want_comments, NULL);
 	}
 	j->user = tt != NULL && strcmp(tt, PROTO_TARGET_USER) == 0;
 	if (s == NULL || !name_ok(s)) {
@@ -552,10 +548,12 @@ full_start(struct fetchd *f, struct worker_task *t)
 		return 0;
 	}
 	snprintf(j->target, sizeof(j->target), "%s", s);
-	fetchd_get_count(t->progress, P_POSTS, &j->posts);
-	fetchd_get_count(t->progress, P_COMMENTS, &j->comments);
-	fetchd_get_count(t->progress, P_MEDIA, &j->media);
-	fetchd_get_count(t->progress, P_REQUESTS, &j->requests);
+	if (t->progress != NULL) {
+		proto_get_int(t->progress, P_POSTS, 0, &j->posts, NULL);
+		proto_get_int(t->progress, P_COMMENTS, 0, &j->comments, NULL);
+		proto_get_int(t->progress, P_MEDIA, 0, &j->media, NULL);
+		proto_get_int(t->progress, P_REQUESTS, 0, &j->requests, NULL);
+	}
 	full_restore(j, t->checkpoint);
 	log_info("job %s: full scrape of %s%s, limit %lld%s%s", t->job_id,
 	    j->user ? "u/" : "r/", j->target, (long long)j->limit,

@@ -20,6 +20,7 @@
 #include "fetchd/fetchd.h"
 #include "fetchd/fetchd_parse.h"
 #include "lib/log.h"
+#include "lib/stats.h"
 #include "proto/proto.h"
 
 #define RD_INFLIGHT		6
@@ -299,6 +300,51 @@ rd_start(struct rd_client *c, struct rd_req *q)
 	log_debug("reddit: %s", q->desc);
 }
 
+/* the kind label of rscrape_reddit_requests_total */
+static const char *
+rd_kind(const char *path)
+{
+	size_t		 n = strlen(path);
+	const char	*p;
+	int		 segs = 0;
+
+	if (strstr(path, "/api/morechildren") != NULL)
+		return "morechildren";
+	if ((p = strstr(path, "/comments/")) != NULL) {
+		/* /comments/ID is a tree, /comments/ID/_/CID a thread's rest */
+		for (p += 10; *p != '\0'; p++)
+			if (*p != '/' && (p[-1] == '/'))
+				segs++;
+		return segs >= 3 ? "continue" : "comments";
+	}
+	if (n >= 6 && strcmp(path + n - 6, "/about") == 0)
+		return "about";
+	if (strncmp(path, "/user/", 6) == 0)
+		return "user";
+	if (strncmp(path, "/api/info", 9) == 0)
+		return "info";
+	return "listing";
+}
+
+static void
+rd_count(const struct rd_req *q, const struct curlev_req *cr)
+{
+	char	labels[96];
+
+	if (cr->curl_code == CURLE_OK && cr->status > 0)
+		snprintf(labels, sizeof(labels), "kind=\"%s\",status=\"%ld\"",
+		    rd_kind(q->path), cr->status);
+	else
+		snprintf(labels, sizeof(labels), "kind=\"%s\",status=\"error\"",
+		    rd_kind(q->path));
+	stats_add("rscrape_reddit_requests_total", labels, 1);
+	if (cr->status == 429)
+		stats_add("rscrape_reddit_429_total", NULL, 1);
+	if (q->c->rate.remaining >= 0)
+		stats_set("rscrape_reddit_rate_remaining", NULL,
+		    q->c->rate.remaining);
+}
+
 static void
 rd_attempt_done(struct curlev_req *cr, void *arg)
 {
@@ -323,6 +369,7 @@ rd_attempt_done(struct curlev_req *cr, void *arg)
 		    curlev_req_resp_header(cr, "x-ratelimit-reset"),
 		    curlev_req_resp_header(cr, "x-ratelimit-used"));
 	}
+	rd_count(q, cr);
 	if (cr->curl_code == CURLE_OK && cr->status >= 200 &&
 	    cr->status < 300 && !(q->flags & RD_F_RAW))
 		json = rd_json_parse(cr->resp, cr->resplen, &err);
@@ -498,6 +545,12 @@ int64_t
 rd_client_requests(const struct rd_client *c)
 {
 	return c->answered;
+}
+
+double
+rd_client_budget(const struct rd_client *c)
+{
+	return c->rate.remaining;
 }
 
 struct rd_client *

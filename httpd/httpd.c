@@ -17,6 +17,7 @@ main(int argc, char **argv)
 {
 	static const struct daemon_ops ops = {
 		.name = "httpd",
+		.check = gw_check,
 		.init = gw_init,
 		.cron = gw_cron,
 		.stop = gw_stop,

@@ -89,6 +89,12 @@ struct gw {
 	struct evhttp		*http;
 	struct evhttp_bound_socket *sock;
 	struct bridge		*jobd;
+	struct evhttp		*mhttp;		/* [httpd] metrics_listen */
+	struct evhttp_bound_socket *msock;
+	int64_t			 jobd_started_ms;	/* as /metrics last saw it */
+	int64_t			 jobd_restarts;
+	uint64_t		 reported_ms;	/* last stats.report */
+	int			 report_inflight;
 	int			 inflight;
 	int			 timeout_ms;
 	struct gw_auth_entry	 auth[GW_AUTH_SLOTS];
@@ -96,6 +102,7 @@ struct gw {
 };
 
 /* httpd_server.c: the daemon_ops */
+int	 gw_check(const struct rs_config *cf, char *err, size_t errlen);
 int	 gw_init(struct daemon *d);
 void	 gw_cron(struct daemon *d);
 void	 gw_stop(struct daemon *d);
@@ -151,6 +158,14 @@ struct gw_list_query {
 /* 0 ok; 400 or 422 with *detail set (string or list) */
 int	 gw_parse_list_query(const char *query, struct gw_list_query *q,
 	    char *status_buf, size_t status_len, cJSON **detail);
+
+/* httpd_metrics.c */
+void	 gw_metrics_observe(const char *route, int status,
+	    uint64_t started_ms);
+int	 gw_metrics_listen(struct gw *gw, const char *host, int port);
+void	 gw_metrics_stop(struct gw *gw);
+void	 gw_metrics_free(struct gw *gw);
+void	 gw_metrics_cron(struct gw *gw);
 
 /* httpd_jobs.c */
 void	 gw_h_healthz(struct gw_req *gr);

@@ -53,6 +53,8 @@ gw_reply_raw(struct gw_req *gr, int status, const char *json, size_t len)
 		evhttp_send_reply(gr->req, status, gw_status_text(status),
 		    NULL);
 	}
+	gw_metrics_observe(gr->route ? gr->route->name : "none", status,
+	    gr->started_ms);
 	gw_req_done(gr);
 }
 

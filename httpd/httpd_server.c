@@ -38,6 +38,28 @@ split_listen(const char *listen, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+/* -t and start: the listen address must parse */
+int
+gw_check(const struct rs_config *cf, char *err, size_t errlen)
+{
+	char	 host[256];
+	int	 port;
+
+	if (split_listen(cf->httpd.listen, host, sizeof(host), &port) == -1) {
+		snprintf(err, errlen, "%s: httpd.listen: expected host:port: "
+		    "\"%s\"", cf->path, cf->httpd.listen);
+		return -1;
+	}
+	if (cf->httpd.metrics_listen[0] != '\0' &&
+	    split_listen(cf->httpd.metrics_listen, host, sizeof(host),
+	    &port) == -1) {
+		snprintf(err, errlen, "%s: httpd.metrics_listen: expected "
+		    "host:port: \"%s\"", cf->path, cf->httpd.metrics_listen);
+		return -1;
+	}
+	return 0;
+}
+
 int
 gw_init(struct daemon *d)
 {
@@ -86,6 +108,16 @@ gw_init(struct daemon *d)
 		log_warn("listen on %s", d->cf.httpd.listen);
 		return -1;
 	}
+	if (d->cf.httpd.metrics_listen[0] != '\0') {
+		if (split_listen(d->cf.httpd.metrics_listen, host, sizeof(host),
+		    &port) == -1 || gw_metrics_listen(gw, host, port) == -1) {
+			log_warn("metrics: listen on %s",
+			    d->cf.httpd.metrics_listen);
+			return -1;
+		}
+		log_info("metrics on http://%s/metrics",
+		    d->cf.httpd.metrics_listen);
+	}
 	log_info("listening on %s, jobd at %s", d->cf.httpd.listen,
 	    d->cf.jobd_url);
 	daemon_ready(d);
@@ -99,6 +131,8 @@ gw_cron(struct daemon *d)
 
 	notify_status("%d requests to jobd in flight, jobd %s", gw->inflight,
 	    bridge_connected(gw->jobd) ? "connected" : "not connected");
+	if (!d->stopping)
+		gw_metrics_cron(gw);
 	if (d->stopping && gw->inflight == 0)
 		daemon_exit(d);
 }
@@ -113,6 +147,7 @@ gw_stop(struct daemon *d)
 		evhttp_del_accept_socket(gw->http, gw->sock);
 		gw->sock = NULL;
 	}
+	gw_metrics_stop(gw);
 	if (gw->inflight == 0)
 		daemon_exit(d);
 }
@@ -126,6 +161,7 @@ gw_fini(struct daemon *d)
 		return;
 	if (gw->http)
 		evhttp_free(gw->http);
+	gw_metrics_free(gw);
 	bridge_close(gw->jobd);
 	free(gw);
 }

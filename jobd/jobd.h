@@ -22,6 +22,9 @@ enum jobd_stmt {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST_WS_INSERT,
 	ST_WS_GET,
 	ST_WS_LIST,
@@ -117,6 +120,14 @@ struct jobd {
 	char		 epoch[37];
 	uint64_t	 seq;
 	cJSON		*pending_ev;	/* events queued inside a transaction */
+	/*
+	 * A batch (proto.h BATCHES) runs in one transaction, committed once:
+	 * jobd_begin/commit/rollback then work on a savepoint per call, and
+	 * a call's rollback drops only its own queued events (ev_mark on).
+	 */
+	int		 batch_tx;
+	int		 in_savepoint;
+	int		 ev_mark;
 	/* tests watch events here; called after each publish */
 	void		(*ev_hook)(const char *topic, const cJSON *body, void *arg);
 	void		*ev_hook_arg;
@@ -133,6 +144,8 @@ struct jobd {
 /* jobd_db.c */
 int	 jobd_db_open(struct jobd *jd, const char *path);
 void	 jobd_db_close(struct jobd *jd);
+int	 jobd_batch_begin(void *jd);
+int	 jobd_batch_end(void *jd);
 sqlite3_stmt *jobd_stmt(struct jobd *jd, enum jobd_stmt which);
 int	 jobd_begin(struct jobd *jd);
 int	 jobd_commit(struct jobd *jd);
@@ -223,6 +236,11 @@ int	 jobd_h_task_heartbeat(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_task_finish(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_task_fail(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_task_release(struct rep_ctx *ctx, void *arg);
+
+/* jobd_stats.c */
+int	 jobd_h_stats_report(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_metrics(struct rep_ctx *ctx, void *arg);
+void	 jobd_stats_free(void);
 
 /* jobd_records.c: task.report and media results */
 int	 jobd_h_task_report(struct rep_ctx *ctx, void *arg);

@@ -178,6 +178,10 @@ static const char *const migrations[] = {
 	"  UNIQUE (jid, post_id, idx));"
 	"CREATE INDEX media_job ON media(jid, status);"
 	"CREATE INDEX media_url ON media(url_id, status);",
+	/* 2: a video's audio track kept beside it (mediad without ffmpeg) */
+	"ALTER TABLE media_urls ADD COLUMN audio_path TEXT;"
+	"ALTER TABLE media_urls ADD COLUMN audio_sha256 TEXT;"
+	"ALTER TABLE media_urls ADD COLUMN audio_bytes INTEGER;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -192,6 +196,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT call",
+	[ST_RELEASE] = "RELEASE call",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO call",
 	[ST_WS_INSERT] = "INSERT INTO workspaces(id, name, created_at) "
 	    "VALUES (?1, ?2, ?3)",
 	[ST_WS_GET] = "SELECT id, name, created_at FROM workspaces "
@@ -331,7 +338,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    "updated_at = ?3 WHERE url_id = ?1",
 	[ST_URL_SET_RESULT] = "UPDATE media_urls SET state = 0, status = ?2, "
 	    "bytes = ?3, sha256 = ?4, content_type = ?5, path = ?6, "
-	    "error = ?7, audio_merged = ?8, updated_at = ?9 WHERE url_id = ?1",
+	    "error = ?7, audio_merged = ?8, updated_at = ?9, audio_path = ?10, "
+	    "audio_sha256 = ?11, audio_bytes = ?12 WHERE url_id = ?1",
 	[ST_CHECKPOINT_PASSIVE] = "PRAGMA wal_checkpoint(PASSIVE)",
 	[ST_CHECKPOINT_TRUNCATE] = "PRAGMA wal_checkpoint(TRUNCATE)",
 };
@@ -487,6 +495,13 @@ jobd_step_done(struct jobd *jd, sqlite3_stmt *st)
 int
 jobd_begin(struct jobd *jd)
 {
+	if (jd->batch_tx) {
+		jd->ev_mark = cJSON_GetArraySize(jd->pending_ev);
+		if (jobd_step_done(jd, jobd_stmt(jd, ST_SAVEPOINT)) == -1)
+			return -1;
+		jd->in_savepoint = 1;
+		return 0;
+	}
 	events_discard(jd);
 	return jobd_step_done(jd, jobd_stmt(jd, ST_BEGIN));
 }
@@ -495,6 +510,15 @@ jobd_begin(struct jobd *jd)
 int
 jobd_commit(struct jobd *jd)
 {
+	if (jd->batch_tx) {
+		/* published when the whole batch commits */
+		if (jobd_step_done(jd, jobd_stmt(jd, ST_RELEASE)) == -1) {
+			jobd_rollback(jd);
+			return -1;
+		}
+		jd->in_savepoint = 0;
+		return 0;
+	}
 	if (jobd_step_done(jd, jobd_stmt(jd, ST_COMMIT)) == -1) {
 		jobd_rollback(jd);
 		return -1;
@@ -503,24 +527,83 @@ jobd_commit(struct jobd *jd)
 	return 0;
 }
 
+/* Drop the events queued since index mark. */
+static void
+events_truncate(struct jobd *jd, int mark)
+{
+	while (jd->pending_ev != NULL &&
+	    cJSON_GetArraySize(jd->pending_ev) > mark)
+		cJSON_DeleteItemFromArray(jd->pending_ev,
+		    cJSON_GetArraySize(jd->pending_ev) - 1);
+}
+
 void
 jobd_rollback(struct jobd *jd)
 {
 	int	 i;
 
-	events_discard(jd);
 	/* statements still mid-step would keep the transaction open */
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_reset(jd->st[i]);
+	if (jd->batch_tx) {
+		/* undo this call only; the batch's other calls stand */
+		if (!jd->in_savepoint)
+			return;
+		events_truncate(jd, jd->ev_mark);
+		(void)jobd_step_done(jd, jobd_stmt(jd, ST_ROLLBACK_TO));
+		(void)jobd_step_done(jd, jobd_stmt(jd, ST_RELEASE));
+		jd->in_savepoint = 0;
+		return;
+	}
+	events_discard(jd);
 	if (sqlite3_get_autocommit(jd->db))
 		return;
 	(void)jobd_step_done(jd, jobd_stmt(jd, ST_ROLLBACK));
+}
+
+/*
+ * rep.c's batch hooks: one transaction for all the calls of a batch, so a
+ * burst of job.create costs one commit (one WAL append) instead of one
+ * each. Returns -1 when no batch transaction could be opened (the calls
+ * then run one transaction each, as if they had come alone).
+ */
+int
+jobd_batch_begin(void *arg)
+{
+	struct jobd	*jd = arg;
+
+	events_discard(jd);
+	if (jobd_step_done(jd, jobd_stmt(jd, ST_BEGIN)) == -1)
+		return -1;
+	jd->batch_tx = 1;
+	jd->in_savepoint = 0;
+	return 0;
+}
+
+/* -1: the commit failed and nothing of the batch was stored */
+int
+jobd_batch_end(void *arg)
+{
+	struct jobd	*jd = arg;
+	int		 i;
+
+	jd->batch_tx = 0;
+	for (i = 0; i < ST__COUNT; i++)
+		sqlite3_reset(jd->st[i]);
+	if (jobd_step_done(jd, jobd_stmt(jd, ST_COMMIT)) == -1) {
+		jobd_rollback(jd);
+		return -1;
+	}
+	events_flush(jd);
+	return 0;
 }
 
 /* The real check ping asks for: can we take the write lock? */
 int
 jobd_health(struct jobd *jd)
 {
+	if (jd->batch_tx)
+		return 0;	/* we hold it already */
 	if (jobd_step_done(jd, jobd_stmt(jd, ST_BEGIN)) == -1)
 		return -1;
 	return jobd_step_done(jd, jobd_stmt(jd, ST_ROLLBACK));

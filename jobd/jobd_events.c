@@ -80,18 +80,40 @@ events_queue(struct jobd *jd, const char *topic, cJSON *body)
 	cJSON_AddItemToArray(jd->pending_ev, pair);
 }
 
+/*
+ * "work" only wakes idle workers: one per kind per commit is enough, however
+ * many jobs a batch created.
+ */
+static int
+work_seen(const char *topic, const cJSON *body, int seen[2])
+{
+	const cJSON	*k;
+	int		 i;
+
+	if (strcmp(topic, PROTO_EV_WORK) != 0)
+		return 0;
+	k = cJSON_GetObjectItemCaseSensitive(body, "kind");
+	i = cJSON_IsString(k) && strcmp(k->valuestring, PROTO_KIND_MEDIA) == 0;
+	return seen[i]++ > 0;
+}
+
 void
 events_flush(struct jobd *jd)
 {
-	cJSON	*q = jd->pending_ev, *pair, *body;
+	cJSON		*q = jd->pending_ev, *pair, *body;
+	const char	*topic;
+	int		 seen[2] = { 0, 0 };
 
 	jd->pending_ev = NULL;
 	if (q == NULL)
 		return;
 	while ((pair = cJSON_DetachItemFromArray(q, 0)) != NULL) {
 		body = cJSON_DetachItemFromArray(pair, 1);
-		events_publish(jd, cJSON_GetArrayItem(pair, 0)->valuestring,
-		    body);
+		topic = cJSON_GetArrayItem(pair, 0)->valuestring;
+		if (work_seen(topic, body, seen))
+			cJSON_Delete(body);
+		else
+			events_publish(jd, topic, body);
 		cJSON_Delete(pair);
 	}
 	cJSON_Delete(q);

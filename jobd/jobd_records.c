@@ -405,6 +405,9 @@ media_url_result(struct jobd *jd, int64_t url_id, const cJSON *result,
 	bind_str(st, 7, result, "error");
 	bind_bool(st, 8, result, "audio_merged");
 	sqlite3_bind_int64(st, 9, now_ms);
+	bind_str(st, 10, result, "audio_path");
+	bind_str(st, 11, result, "audio_sha256");
+	bind_num(st, 12, result, "audio_bytes");
 	if (jobd_step_done(jd, st) == -1)
 		return -1;
 	st = jobd_stmt(jd, ST_MEDIA_JOBS_OF_URL);

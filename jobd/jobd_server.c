@@ -36,6 +36,8 @@ const struct rep_route jobd_routes[] = {
 	{ PROTO_TASK_FINISH,		jobd_h_task_finish },
 	{ PROTO_TASK_FAIL,		jobd_h_task_fail },
 	{ PROTO_TASK_RELEASE,		jobd_h_task_release },
+	{ PROTO_STATS_REPORT,		jobd_h_stats_report },
+	{ PROTO_METRICS,		jobd_h_metrics },
 	{ NULL,				NULL }
 };
 
@@ -84,6 +86,7 @@ jobd_state_fini(struct jobd *jd)
 {
 	events_discard(jd);
 	jobd_db_close(jd);
+	jobd_stats_free();
 }
 
 static int
@@ -194,6 +197,7 @@ jobd_daemon_init(struct daemon *d)
 		log_warnx("listen %s: %s", d->cf.jobd_url, err);
 		return -1;
 	}
+	rep_batch_hooks(jd->rep, jobd_batch_begin, jobd_batch_end);
 	log_info("serving %s, events on %s, database %s (schema %d), "
 	    "leases of %lld s", d->cf.jobd_url, d->cf.events_url, path,
 	    jobd_schema_version(), (long long)d->cf.jobd.lease_seconds);

@@ -24,10 +24,17 @@
 
 enum call_state { CALL_SEND, CALL_RECV, CALL_DONE };
 
+/*
+ * A call is what a caller asked for. Calls made while the loop handles one
+ * round of events are queued and sent together when the round ends
+ * (bridge_flush): alone as themselves, or, when there are several, as the
+ * members of one "batch" carrier call — under load one nng round trip then
+ * serves many HTTP requests instead of one.
+ */
 struct call {
 	struct bridge	*b;
 	nng_ctx		 ctx;
-	nng_aio		*aio;
+	nng_aio		*aio;		/* only calls that go on the wire */
 	enum call_state	 state;
 	int		 rv;
 	nng_msg		*reply;
@@ -35,7 +42,11 @@ struct call {
 	void		*arg;
 	int64_t		 deadline_ms;
 	char		 reqid[PROTO_REQID_MAX + 1];
-	struct call	*next;
+	char		*buf;		/* encoded envelope, until sent */
+	size_t		 len;
+	struct call	*members;	/* a batch carrier's calls, in order */
+	int		 nmembers;
+	struct call	*next;		/* done queue, pending queue, members */
 };
 
 struct bridge {
@@ -47,6 +58,10 @@ struct bridge {
 	struct call	*done_head, *done_tail;
 	atomic_int	 pipes;
 	int		 inflight;
+	/* calls made this round, sent by bridge_flush */
+	struct call	*pend_head, *pend_tail;
+	int		 npend;
+	struct event	*flush_ev;
 };
 
 static int64_t
@@ -118,14 +133,83 @@ call_aio_cb(void *arg)
 	call_complete(c, 0);
 }
 
+static void
+call_free(struct call *c)
+{
+	if (c->reply)
+		nng_msg_free(c->reply);
+	if (c->aio != NULL) {
+		nng_ctx_close(c->ctx);
+		nng_aio_free(c->aio);
+	}
+	cJSON_free(c->buf);
+	free(c);
+}
+
+/* loop thread: hand one reply (or failure) to the caller */
+static void
+call_answer(struct call *c, struct proto_reply *rep, const char *err)
+{
+	c->b->inflight--;
+	if (rep != NULL && strcmp(rep->id, c->reqid) != 0) {
+		log_warnx("call %s: reply for %s", c->reqid, rep->id);
+		rep = NULL;
+		err = "bad reply";
+	}
+	if (rep == NULL)
+		log_debug("call %s: %s", c->reqid, err);
+	c->cb(rep, rep ? NULL : err, c->arg);
+}
+
+/* loop thread: a batch carrier is done; answer each member */
+static void
+batch_answer(struct call *c, struct proto_reply *rep, const char *err)
+{
+	struct proto_reply	 mrep;
+	struct call		*m, *next;
+	cJSON			*replies = NULL, *it = NULL;
+	const char		*merr;
+
+	if (rep != NULL && !rep->ok) {
+		log_warnx("batch %s: %s: %s", c->reqid, rep->err_code,
+		    rep->err_message);
+		rep = NULL;
+		err = "bad reply";
+	}
+	if (rep != NULL) {
+		replies = cJSON_GetObjectItemCaseSensitive(rep->body, "replies");
+		if (!cJSON_IsArray(replies) ||
+		    cJSON_GetArraySize(replies) != c->nmembers) {
+			log_warnx("batch %s: replies do not match calls",
+			    c->reqid);
+			replies = NULL;
+			err = "bad reply";
+		} else
+			it = replies->child;
+	}
+	for (m = c->members; m != NULL; m = next) {
+		next = m->next;
+		if (replies == NULL)
+			call_answer(m, NULL, err);
+		else if (proto_reply_parse_json(it, &mrep, &merr) == -1) {
+			log_warnx("call %s: bad reply: %s", m->reqid, merr);
+			call_answer(m, NULL, "bad reply");
+		} else
+			call_answer(m, &mrep, NULL);
+		if (it != NULL)
+			it = it->next;
+		call_free(m);
+	}
+}
+
 /* loop thread */
 static void
 bridge_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct bridge		*b = arg;
 	struct call		*c, *next;
-	struct proto_reply	 rep;
-	const char		*err;
+	struct proto_reply	 rep, *rp;
+	const char		*err = NULL;
 	uint64_t		 n;
 
 	(void)what;
@@ -138,30 +222,123 @@ bridge_drain(evutil_socket_t fd, short what, void *arg)
 
 	for (; c != NULL; c = next) {
 		next = c->next;
-		b->inflight--;
-		if (c->rv != 0) {
+		rp = NULL;
+		memset(&rep, 0, sizeof(rep));
+		if (c->rv != 0)
 			err = c->rv == NNG_ETIMEDOUT ? "timeout" :
 			    nng_strerror(c->rv);
-			log_debug("call %s: %s", c->reqid, err);
-			c->cb(NULL, err, c->arg);
-		} else if (proto_reply_parse(nng_msg_body(c->reply),
+		else if (proto_reply_parse(nng_msg_body(c->reply),
 		    nng_msg_len(c->reply), &rep, &err) == -1) {
 			log_warnx("call %s: bad reply: %s", c->reqid, err);
-			proto_reply_free(&rep);
-			c->cb(NULL, "bad reply", c->arg);
-		} else if (strcmp(rep.id, c->reqid) != 0) {
-			log_warnx("call %s: reply for %s", c->reqid, rep.id);
-			proto_reply_free(&rep);
-			c->cb(NULL, "bad reply", c->arg);
-		} else {
-			c->cb(&rep, NULL, c->arg);
-			proto_reply_free(&rep);
-		}
-		if (c->reply)
-			nng_msg_free(c->reply);
+			err = "bad reply";
+		} else
+			rp = &rep;
+		if (c->members != NULL)
+			batch_answer(c, rp, err);
+		else
+			call_answer(c, rp, err);
+		proto_reply_free(&rep);
+		call_free(c);
+	}
+}
+
+/* loop thread: put one call (single or carrier) on the wire */
+static int
+call_send(struct bridge *b, struct call *c)
+{
+	nng_msg		*msg;
+	int64_t		 left;
+
+	if (nng_msg_alloc(&msg, 0) != 0)
+		return -1;
+	if (nng_msg_append(msg, c->buf, c->len) != 0 ||
+	    nng_ctx_open(&c->ctx, b->sock) != 0) {
+		nng_msg_free(msg);
+		return -1;
+	}
+	if (nng_aio_alloc(&c->aio, call_aio_cb, c) != 0) {
 		nng_ctx_close(c->ctx);
-		nng_aio_free(c->aio);
-		free(c);
+		nng_msg_free(msg);
+		return -1;
+	}
+	cJSON_free(c->buf);
+	c->buf = NULL;
+	c->state = CALL_SEND;
+	left = c->deadline_ms - mono_ms();
+	nng_aio_set_timeout(c->aio, (nng_duration)(left < 1 ? 1 : left));
+	nng_aio_set_msg(c->aio, msg);
+	nng_ctx_send(c->ctx, c->aio);
+	return 0;
+}
+
+/* loop thread: a call that could not be sent fails like a timeout would */
+static void
+call_fail_now(struct bridge *b, struct call *c)
+{
+	c->rv = NNG_ENOMEM;
+	pthread_mutex_lock(&b->mtx);
+	c->next = NULL;
+	if (b->done_tail)
+		b->done_tail->next = c;
+	else
+		b->done_head = c;
+	b->done_tail = c;
+	pthread_mutex_unlock(&b->mtx);
+	event_active(b->ev, EV_READ, 0);
+}
+
+/* loop thread, once per round: send what the round's callers queued */
+static void
+bridge_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct bridge	*b = arg;
+	struct call	*c, *carrier, *list, *tail;
+	char		*parts[PROTO_BATCH_MAX];
+	size_t		 lens[PROTO_BATCH_MAX];
+	int		 n;
+
+	(void)fd;
+	(void)what;
+	while ((list = b->pend_head) != NULL) {
+		/* take up to PROTO_BATCH_MAX calls off the queue */
+		for (n = 0, tail = NULL, c = list; c != NULL &&
+		    n < PROTO_BATCH_MAX; tail = c, c = c->next)
+			n++;
+		b->pend_head = c;
+		if (c == NULL)
+			b->pend_tail = NULL;
+		tail->next = NULL;
+		b->npend -= n;
+		if (n == 1) {
+			if (call_send(b, list) == -1)
+				call_fail_now(b, list);
+			continue;
+		}
+		if ((carrier = calloc(1, sizeof(*carrier))) == NULL)
+			goto fail;
+		carrier->b = b;
+		carrier->members = list;
+		carrier->nmembers = n;
+		carrier->deadline_ms = INT64_MAX;
+		for (n = 0, c = list; c != NULL; c = c->next, n++) {
+			parts[n] = c->buf;
+			lens[n] = c->len;
+			if (c->deadline_ms < carrier->deadline_ms)
+				carrier->deadline_ms = c->deadline_ms;
+		}
+		proto_new_reqid(carrier->reqid);
+		carrier->buf = proto_batch_encode(carrier->reqid, 0, parts,
+		    lens, n, &carrier->len);
+		log_debug("batch %s: %d calls", carrier->reqid, n);
+		/* the carrier is no caller's call: inflight counts members */
+		if (carrier->buf == NULL || call_send(b, carrier) == -1)
+			call_fail_now(b, carrier);
+		continue;
+fail:
+		for (c = list; c != NULL; c = list) {
+			list = c->next;
+			call_fail_now(b, c);
+		}
 	}
 }
 
@@ -204,6 +381,7 @@ bridge_open(struct event_base *base, const char *url, const char **errp)
 	}
 	b->ev = event_new(base, b->efd, EV_READ | EV_PERSIST, bridge_drain, b);
 	event_add(b->ev, NULL);
+	b->flush_ev = event_new(base, -1, 0, bridge_flush, b);
 	return b;
 }
 
@@ -213,8 +391,10 @@ bridge_close(struct bridge *b)
 	if (b == NULL)
 		return;
 	/* closing the socket completes every aio with NNG_ECLOSED */
+	bridge_flush(-1, 0, b);
 	nng_close(b->sock);
 	bridge_drain(b->efd, EV_READ, b);
+	event_free(b->flush_ev);
 	event_free(b->ev);
 	close(b->efd);
 	pthread_mutex_destroy(&b->mtx);
@@ -238,39 +418,31 @@ bridge_call(struct bridge *b, const char *type, cJSON *body, int timeout_ms,
     bridge_cb cb, void *arg)
 {
 	struct call	*c;
-	nng_msg		*msg;
-	char		*buf;
-	size_t		 len;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		cJSON_Delete(body);
 		return -1;
 	}
 	proto_new_reqid(c->reqid);
-	buf = proto_request_encode(c->reqid, type, body, &len);
+	c->buf = proto_request_encode(c->reqid, type, body, &c->len);
 	cJSON_Delete(body);
-	if (buf == NULL || nng_msg_alloc(&msg, 0) != 0) {
-		cJSON_free(buf);
-		free(c);
-		return -1;
-	}
-	nng_msg_append(msg, buf, len);
-	cJSON_free(buf);
-	if (nng_ctx_open(&c->ctx, b->sock) != 0 ||
-	    nng_aio_alloc(&c->aio, call_aio_cb, c) != 0) {
-		nng_msg_free(msg);
+	if (c->buf == NULL) {
 		free(c);
 		return -1;
 	}
 	c->b = b;
 	c->cb = cb;
 	c->arg = arg;
-	c->state = CALL_SEND;
 	c->deadline_ms = mono_ms() + timeout_ms;
 	b->inflight++;
 	log_debug("call %s: %s", c->reqid, type);
-	nng_aio_set_timeout(c->aio, timeout_ms);
-	nng_aio_set_msg(c->aio, msg);
-	nng_ctx_send(c->ctx, c->aio);
+	if (b->pend_tail)
+		b->pend_tail->next = c;
+	else
+		b->pend_head = c;
+	b->pend_tail = c;
+	/* sent when this round of events is over, with whatever joins it */
+	if (b->npend++ == 0)
+		event_active(b->flush_ev, 0, 0);
 	return 0;
 }

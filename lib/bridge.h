@@ -61,6 +61,13 @@ struct rep_server *rep_listen(struct event_base *base, const char *url,
 		    const struct rep_route *routes, void *arg,
 		    const char **errp);
 void		 rep_close(struct rep_server *s);
+/*
+ * Optional: called around the calls of each batch (on the loop thread).
+ * begin returns -1 to run the calls without the hooks; end returns -1 when
+ * what the calls did was lost (every call is then answered "internal").
+ */
+void		 rep_batch_hooks(struct rep_server *s, int (*begin)(void *),
+		    int (*end)(void *));
 /* call from the cron: self-probe and re-listen (nng 1.5.2 bug #1518) */
 void		 rep_probe(struct rep_server *s, uint64_t now_ms);
 /* for handlers: record an error reply; always returns -1 */
@@ -69,6 +76,10 @@ int		 rep_error(struct rep_ctx *ctx, const char *code,
 /* Dispatch one request buffer through routes; returns malloc'd reply. */
 char		*rep_dispatch(const struct rep_route *routes, void *arg,
 		    const void *buf, size_t len, size_t *outlen);
+/* the same, with batch hooks (NULL: none) */
+char		*rep_dispatch_hooked(const struct rep_route *routes, void *arg,
+		    int (*begin)(void *), int (*end)(void *), const void *buf,
+		    size_t len, size_t *outlen);
 
 /* subscriber */
 struct sub;

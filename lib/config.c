@@ -47,6 +47,7 @@ static const struct cf_key cf_keys[] = {
 	S(jobd, events, jobd.events, ""),
 	I(jobd, lease_seconds, jobd.lease_seconds, 30, 1, 3600),
 	S(httpd, listen, httpd.listen, "127.0.0.1:8080"),
+	S(httpd, metrics_listen, httpd.metrics_listen, ""),
 	I(httpd, request_timeout_ms, httpd.request_timeout_ms, 5000, 50, 600000),
 	I(httpd, key_rate_limit, httpd.key_rate_limit, 6000, 0, 100000000),
 	U(reddit, api_url, reddit.api_url, "https://oauth.reddit.com"),
@@ -67,6 +68,8 @@ static const struct cf_key cf_keys[] = {
 	I(mediad, parallel, mediad.parallel, 8, 1, 256),
 	I(mediad, max_bytes, mediad.max_bytes, 209715200, 1,
 	    INT64_C(1099511627776)),
+	I(mediad, per_host, mediad.per_host, 4, 1, 256),
+	I(mediad, mux_timeout, mediad.mux_timeout, 300, 1, 86400),
 };
 #define NKEYS (sizeof(cf_keys) / sizeof(cf_keys[0]))
 

@@ -25,6 +25,7 @@ struct rs_config {
 	} jobd;
 	struct {
 		char	*listen;
+		char	*metrics_listen;	/* empty: no /metrics */
 		int64_t	 request_timeout_ms;
 		int64_t	 key_rate_limit;	/* requests per minute per key */
 	} httpd;
@@ -49,6 +50,8 @@ struct rs_config {
 	struct {
 		int64_t	 parallel;
 		int64_t	 max_bytes;
+		int64_t	 per_host;	/* transfers to one host at once */
+		int64_t	 mux_timeout;	/* seconds an ffmpeg run may take */
 	} mediad;
 
 	/* derived by config_load */

@@ -50,9 +50,18 @@ daemon_cron(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	notify_watchdog();
 	if (d->ops->cron)
 		d->ops->cron(d);
+}
+
+/* on the loop, so a loop that hangs stops the pings and systemd acts */
+static void
+daemon_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify_watchdog();
 }
 
 static void
@@ -116,6 +125,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	struct timeval	 tv;
 	const char	*conf = NULL;
 	char		 err[1024];
+	uint64_t	 wd_usec;
 	int		 ch, check = 0, cron_ms;
 
 	memset(&d, 0, sizeof(d));
@@ -149,6 +159,8 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	log_init(ops->name, d.verbose);
 	if (config_load(&d.cf, conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (ops->check != NULL && ops->check(&d.cf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	if (check) {
 		fprintf(stderr, "%s: configuration OK: %s\n", ops->name,
 		    d.cf.path);
@@ -173,12 +185,23 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	tv.tv_usec = (cron_ms % 1000) * 1000;
 	d.ev_cron = event_new(d.base, -1, EV_PERSIST, daemon_cron, &d);
 	evtimer_add(d.ev_cron, &tv);
+	if ((wd_usec = notify_watchdog_usec()) > 0) {
+		wd_usec /= 2;
+		tv.tv_sec = (time_t)(wd_usec / 1000000);
+		tv.tv_usec = (suseconds_t)(wd_usec % 1000000);
+		d.ev_watchdog = event_new(d.base, -1, EV_PERSIST,
+		    daemon_watchdog, &d);
+		evtimer_add(d.ev_watchdog, &tv);
+		notify_watchdog();
+	}
 
 	event_base_dispatch(d.base);
 
 	if (ops->fini)
 		ops->fini(&d);
 	event_free(d.ev_cron);
+	if (d.ev_watchdog)
+		event_free(d.ev_watchdog);
 	event_free(d.ev_term);
 	event_free(d.ev_int);
 	if (d.ev_grace)

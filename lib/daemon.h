@@ -1,8 +1,9 @@
 /*
  * daemon.h — the skeleton every rscrape daemon runs on (cf. Postfix's
  * single_server.c): options (-c -t -v -V -h), config, signals that only set
- * flags, one libevent loop, a once-a-second cron (watchdog pings, the
- * daemon's periodic work), sd_notify, and an orderly SIGTERM.
+ * flags, one libevent loop, a once-a-second cron (the daemon's periodic
+ * work), sd_notify (READY=1, STOPPING=1, and WATCHDOG=1 from a loop timer at
+ * half of WATCHDOG_USEC, so a hung loop is noticed), and an orderly SIGTERM.
  *
  * A daemon's main() fills a struct daemon_ops and calls daemon_main().
  */
@@ -19,6 +20,13 @@ struct daemon;
 
 struct daemon_ops {
 	const char	*name;
+	/*
+	 * Checks of the configuration beyond its types (an address that
+	 * cannot be parsed ...), run by -t and at every start: -1 with a
+	 * message naming the file and key in err. NULL: nothing more.
+	 */
+	int		(*check)(const struct rs_config *cf, char *err,
+			    size_t errlen);
 	/* after config and loop exist; -1 is fatal (message already logged) */
 	int		(*init)(struct daemon *d);
 	/* every cron_ms on the loop */
@@ -45,6 +53,7 @@ struct daemon {
 	uint64_t		 started_ms;	/* wall clock */
 	void			*priv;		/* the daemon's own state */
 	struct event		*ev_cron, *ev_term, *ev_int, *ev_grace;
+	struct event		*ev_watchdog;	/* WATCHDOG_USEC set */
 };
 
 int		 daemon_main(int argc, char **argv, const struct daemon_ops *ops);

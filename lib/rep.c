@@ -17,6 +17,8 @@
 #include "lib/log.h"
 
 #define REP_SEND_TIMEOUT_MS	100
+#define RSCRAPE_XSTR(x)		#x
+#define RSCRAPE_STR(x)		RSCRAPE_XSTR(x)
 
 struct rep_server {
 	nng_socket		 sock;
@@ -33,6 +35,8 @@ struct rep_server {
 	struct event		*ev;
 	const struct rep_route	*routes;
 	void			*arg;
+	int			(*batch_begin)(void *);
+	int			(*batch_end)(void *);
 };
 
 int
@@ -47,13 +51,122 @@ rep_error(struct rep_ctx *ctx, const char *code, const char *fmt, ...)
 	return -1;
 }
 
+/* One parsed request through the routes; returns the encoded reply. */
+static char *
+dispatch_one(const struct rep_route *routes, void *arg,
+    const struct proto_request *req, size_t *outlen)
+{
+	struct rep_ctx		 ctx;
+	const struct rep_route	*r;
+	char			*out;
+
+	for (r = routes; r->type != NULL; r++)
+		if (strcmp(r->type, req->type) == 0)
+			break;
+	if (r->type == NULL) {
+		log_warnx("request %s: unknown type \"%.64s\"", req->id,
+		    req->type);
+		return proto_reply_err_encode(req->id, PROTO_E_UNKNOWN_TYPE,
+		    "unknown message type", outlen);
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.req = req;
+	log_debug("request %s: %s", req->id, req->type);
+	if (r->fn(&ctx, arg) == 0) {
+		out = proto_reply_ok_encode(req->id, ctx.reply, outlen);
+	} else {
+		if (ctx.err_code == NULL)
+			log_panic("request %s: %s failed without an error code",
+			    req->id, req->type);
+		if (strcmp(ctx.err_code, PROTO_E_INTERNAL) == 0)
+			log_warnx("request %s: %s: %s", req->id, req->type,
+			    ctx.err_msg);
+		else
+			log_debug("request %s: %s: %s: %s", req->id, req->type,
+			    ctx.err_code, ctx.err_msg);
+		out = proto_reply_err_encode(req->id, ctx.err_code, ctx.err_msg,
+		    outlen);
+	}
+	cJSON_Delete(ctx.reply);
+	return out;
+}
+
+/* A batch: every call answered as if alone, the replies sent as one. */
+static char *
+dispatch_batch(const struct rep_route *routes, void *arg,
+    int (*begin)(void *), int (*end)(void *),
+    const struct proto_request *batch, size_t *outlen)
+{
+	struct proto_request	 req;
+	cJSON			*calls, *it;
+	char			*parts[PROTO_BATCH_MAX], *out;
+	size_t			 lens[PROTO_BATCH_MAX];
+	const char		*err;
+	int			 n = 0, i, hooked = 0;
+
+	calls = cJSON_GetObjectItemCaseSensitive(batch->body, "calls");
+	if (!cJSON_IsArray(calls) || cJSON_GetArraySize(calls) < 1 ||
+	    cJSON_GetArraySize(calls) > PROTO_BATCH_MAX) {
+		log_warnx("request %s: batch calls missing or too many",
+		    batch->id);
+		return proto_reply_err_encode(batch->id, PROTO_E_BAD_REQUEST,
+		    "batch calls must be an array of 1.." 
+		    RSCRAPE_STR(PROTO_BATCH_MAX) " requests", outlen);
+	}
+	if (begin != NULL && end != NULL)
+		hooked = begin(arg) == 0;
+	cJSON_ArrayForEach(it, calls) {
+		if (proto_request_parse_json(it, &req, &err) == -1)
+			parts[n] = proto_reply_err_encode(req.id,
+			    PROTO_E_BAD_REQUEST, err, &lens[n]);
+		else if (strcmp(req.type, PROTO_BATCH) == 0)
+			parts[n] = proto_reply_err_encode(req.id,
+			    PROTO_E_BAD_REQUEST, "batch inside a batch",
+			    &lens[n]);
+		else
+			parts[n] = dispatch_one(routes, arg, &req, &lens[n]);
+		if (parts[n] == NULL)
+			break;
+		n++;
+	}
+	if (hooked && end(arg) == -1) {
+		/* nothing the calls did was kept: say so to each of them */
+		log_warnx("request %s: batch of %d lost at commit", batch->id,
+		    n);
+		for (i = 0; i < n; i++) {
+			cJSON *c = cJSON_GetArrayItem(calls, i);
+			cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+
+			cJSON_free(parts[i]);
+			parts[i] = proto_reply_err_encode(cJSON_IsString(id) ?
+			    id->valuestring : "-", PROTO_E_INTERNAL,
+			    "database error: the commit failed", &lens[i]);
+			if (parts[i] == NULL) {
+				n = i;
+				break;
+			}
+		}
+	}
+	out = n == cJSON_GetArraySize(calls) ?
+	    proto_batch_encode(batch->id, 1, parts, lens, n, outlen) : NULL;
+	for (i = 0; i < n; i++)
+		cJSON_free(parts[i]);
+	return out;
+}
+
 char *
 rep_dispatch(const struct rep_route *routes, void *arg, const void *buf,
     size_t len, size_t *outlen)
 {
+	return rep_dispatch_hooked(routes, arg, NULL, NULL, buf, len, outlen);
+}
+
+char *
+rep_dispatch_hooked(const struct rep_route *routes, void *arg,
+    int (*begin)(void *), int (*end)(void *), const void *buf, size_t len,
+    size_t *outlen)
+{
 	struct proto_request	 req;
-	struct rep_ctx		 ctx;
-	const struct rep_route	*r;
 	const char		*err;
 	char			*out;
 
@@ -62,38 +175,10 @@ rep_dispatch(const struct rep_route *routes, void *arg, const void *buf,
 		log_warnx("request %s: %s", req.id, err);
 		out = proto_reply_err_encode(req.id, PROTO_E_BAD_REQUEST, err,
 		    outlen);
-		proto_request_free(&req);
-		return out;
-	}
-	for (r = routes; r->type != NULL; r++)
-		if (strcmp(r->type, req.type) == 0)
-			break;
-	if (r->type == NULL) {
-		log_warnx("request %s: unknown type \"%.64s\"", req.id, req.type);
-		out = proto_reply_err_encode(req.id, PROTO_E_UNKNOWN_TYPE,
-		    "unknown message type", outlen);
-		proto_request_free(&req);
-		return out;
-	}
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.req = &req;
-	log_debug("request %s: %s", req.id, req.type);
-	if (r->fn(&ctx, arg) == 0) {
-		out = proto_reply_ok_encode(req.id, ctx.reply, outlen);
-	} else {
-		if (ctx.err_code == NULL)
-			log_panic("request %s: %s failed without an error code",
-			    req.id, req.type);
-		if (strcmp(ctx.err_code, PROTO_E_INTERNAL) == 0)
-			log_warnx("request %s: %s: %s", req.id, req.type,
-			    ctx.err_msg);
-		else
-			log_debug("request %s: %s: %s: %s", req.id, req.type,
-			    ctx.err_code, ctx.err_msg);
-		out = proto_reply_err_encode(req.id, ctx.err_code, ctx.err_msg,
-		    outlen);
-	}
-	cJSON_Delete(ctx.reply);
+	} else if (strcmp(req.type, PROTO_BATCH) == 0)
+		out = dispatch_batch(routes, arg, begin, end, &req, outlen);
+	else
+		out = dispatch_one(routes, arg, &req, outlen);
 	proto_request_free(&req);
 	return out;
 }
@@ -118,8 +203,8 @@ rep_readable(evutil_socket_t fd, short what, void *arg)
 			log_warnx("%s: recv: %s", __func__, nng_strerror(rv));
 			return;
 		}
-		out = rep_dispatch(s->routes, s->arg, nng_msg_body(msg),
-		    nng_msg_len(msg), &outlen);
+		out = rep_dispatch_hooked(s->routes, s->arg, s->batch_begin,
+		    s->batch_end, nng_msg_body(msg), nng_msg_len(msg), &outlen);
 		nng_msg_clear(msg);
 		if (out != NULL && nng_msg_append(msg, out, outlen) == 0) {
 			/*
@@ -274,6 +359,14 @@ rep_probe(struct rep_server *s, uint64_t now_ms)
 	nng_listener_close(s->listener);
 	if ((rv = nng_listen(s->sock, s->url, &s->listener, 0)) != 0)
 		log_panic("re-listen on %s: %s", s->url, nng_strerror(rv));
+}
+
+void
+rep_batch_hooks(struct rep_server *s, int (*begin)(void *),
+    int (*end)(void *))
+{
+	s->batch_begin = begin;
+	s->batch_end = end;
 }
 
 void

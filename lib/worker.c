@@ -16,6 +16,7 @@
 
 #include "lib/bridge.h"
 #include "lib/log.h"
+#include "lib/stats.h"
 #include "lib/worker.h"
 #include "proto/proto.h"
 
@@ -62,6 +63,7 @@ struct task {
 	TAILQ_ENTRY(task) entry;
 	cJSON		*leased;
 	cJSON		*progress;
+	cJSON		*result;	/* task.finish result (media tasks) */
 	struct report_q	 reports;
 	int		 nreports;
 	int		 report_inflight;
@@ -69,6 +71,7 @@ struct task {
 	struct event	*ev_hb;
 	struct event	*ev_retry;
 	int		 hb_inflight;
+	int		 hb_again;	/* ask again as soon as the reply is in */
 	int		 hb_ms;
 	int		 owned;
 	int		 dead;
@@ -97,6 +100,8 @@ struct worker {
 	int64_t		 ev_seq;
 	char		 ev_epoch[64];
 	struct event	*ev_lease;
+	struct event	*ev_stats;
+	int		 stats_inflight;
 };
 
 static void	worker_kick(struct worker *w);
@@ -131,6 +136,7 @@ task_unref(struct task *t)
 	event_free(t->ev_retry);
 	cJSON_Delete(t->leased);
 	cJSON_Delete(t->progress);
+	cJSON_Delete(t->result);
 	free(t->fail_error);
 	free(t);
 }
@@ -246,7 +252,7 @@ end_send(struct task *t)
 		type = PROTO_TASK_FINISH;
 		p = t->progress ? t->progress : NULL;
 		body = proto_task_finish_req(t->pub.task_id, t->pub.lease_id,
-		    p);
+		    p, t->result);
 		break;
 	case END_FAIL:
 		type = PROTO_TASK_FAIL;
@@ -406,6 +412,19 @@ worker_task_finish(struct worker_task *pub, cJSON *progress)
 }
 
 void
+worker_task_finish_result(struct worker_task *pub, cJSON *result)
+{
+	struct task	*t = task_of(pub);
+
+	if (t->end == END_NONE) {
+		cJSON_Delete(t->result);
+		t->result = result;
+	} else
+		cJSON_Delete(result);
+	worker_task_finish(pub, NULL);
+}
+
+void
 worker_task_fail(struct worker_task *pub, const char *error, int retry)
 {
 	struct task	*t = task_of(pub);
@@ -477,7 +496,12 @@ hb_done(const struct proto_reply *rep, const char *err, void *arg)
 	else if (proto_get_bool(rep->body, F_CANCELLED, 0, &cancelled,
 	    NULL) == 0 && cancelled)
 		task_cancel(t);
-	hb_schedule(t);
+	if (t->hb_again && !t->dead) {
+		t->hb_again = 0;
+		evtimer_del(t->ev_hb);
+		hb_send(t);
+	} else
+		hb_schedule(t);
 	task_unref(t);
 }
 
@@ -487,8 +511,12 @@ hb_send(struct task *t)
 	struct worker	*w = t->pub.w;
 	cJSON		*body;
 
-	if (t->dead || t->hb_inflight)
+	if (t->dead)
 		return;
+	if (t->hb_inflight) {
+		t->hb_again = 1;
+		return;
+	}
 	/*
 	 * The checkpoint travels with reports only: one sent here could run
 	 * ahead of a batch still queued.
@@ -702,7 +730,7 @@ worker_event(const char *topic, cJSON *body, void *arg)
 		/* an event may have been a cancel: ask about every task */
 		log_debug("events lost, checking held tasks");
 		TAILQ_FOREACH(t, &w->tasks, entry)
-			if (!t->hb_inflight && !t->dead) {
+			if (!t->dead) {
 				evtimer_del(t->ev_hb);
 				hb_send(t);
 			}
@@ -714,16 +742,56 @@ worker_event(const char *topic, cJSON *body, void *arg)
 		w->idle_ms = 0;
 		worker_kick(w);
 	} else if (strcmp(topic, PROTO_EV_JOB_CANCEL) == 0) {
+		/*
+		 * A hint: ask jobd about the task at once and stop when the
+		 * heartbeat says cancelled. A media task may have been handed
+		 * to another job still waiting for its URL.
+		 */
 		if (proto_get_str(body, F_JOB_ID, 1, &s, NULL) == -1 ||
 		    proto_id_parse(s, PROTO_PFX_JOB, a) == -1)
 			return;
 		for (t = TAILQ_FIRST(&w->tasks); t != NULL; t = next) {
 			next = TAILQ_NEXT(t, entry);
-			if (proto_id_parse(t->pub.job_id, PROTO_PFX_JOB,
-			    b) == 0 && strcmp(a, b) == 0)
-				task_cancel(t);
+			if (!t->dead && t->owned && proto_id_parse(
+			    t->pub.job_id, PROTO_PFX_JOB, b) == 0 &&
+			    strcmp(a, b) == 0) {
+				evtimer_del(t->ev_hb);
+				hb_send(t);
+			}
 		}
 	}
+}
+
+/* ---------------------------------------------------------------- */
+/* metrics: the daemon's stats (lib/stats.h) go to jobd now and then    */
+
+static void
+stats_done(const struct proto_reply *rep, const char *err, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)rep;
+	(void)err;
+	w->stats_inflight = 0;
+}
+
+static void
+stats_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	cJSON		*body;
+
+	(void)fd;
+	(void)what;
+	if (w->stats_inflight)
+		return;
+	stats_set("rscrape_worker_tasks_held", NULL, w->held);
+	body = proto_stats_report_req(w->d->ops->name, w->name,
+	    (int64_t)w->d->started_ms, stats_json());
+	w->stats_inflight = 1;
+	if (bridge_call(w->br, PROTO_STATS_REPORT, body,
+	    PROTO_STATS_EVERY_MS, stats_done, w) == -1)
+		w->stats_inflight = 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -736,6 +804,7 @@ worker_new(struct daemon *d, const struct worker_ops *ops)
 	struct worker	*w;
 	const char	*err;
 	char		 host[256];
+	struct timeval	 tv;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
@@ -759,6 +828,10 @@ worker_new(struct daemon *d, const struct worker_ops *ops)
 		return NULL;
 	}
 	w->ev_lease = evtimer_new(d->base, lease_timer_cb, w);
+	w->ev_stats = event_new(d->base, -1, EV_PERSIST, stats_timer_cb, w);
+	ms_to_tv(PROTO_STATS_EVERY_MS, &tv);
+	evtimer_add(w->ev_stats, &tv);
+	stats_timer_cb(-1, 0, w);
 	log_info("worker %s: leasing %s tasks from %s (capacity %d)",
 	    w->name, ops->kind, d->cf.jobd_url, ops->capacity);
 	worker_kick(w);
@@ -805,6 +878,7 @@ worker_free(struct worker *w)
 	sub_close(w->sub);
 	bridge_close(w->br);
 	event_free(w->ev_lease);
+	event_free(w->ev_stats);
 	free(w);
 }
 

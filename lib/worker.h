@@ -8,8 +8,9 @@
  *     capacity; backs off while there is no work or jobd is away, and
  *     leases again at once on a work.available event;
  *   - keeps every held lease alive with a heartbeat timer (progress
- *     travels with it); a heartbeat answered cancelled, a job.cancel event
- *     or a lease_lost error stops the task within about a second;
+ *     travels with it); a heartbeat answered cancelled or a lease_lost
+ *     error stops the task; a job.cancel event sends the heartbeat at
+ *     once, so a cancel stops work within about a second;
  *   - sends the daemon's results as task.report batches, one at a time per
  *     task and in order (a checkpoint stored by jobd must never run ahead
  *     of the records it vouches for), retrying a batch under the same
@@ -22,7 +23,10 @@
  *   stop(t, why)   stop all work on t now and free t->priv; the skeleton
  *                  then ends the task the protocol's way (finish for a
  *                  cancelled job, release at shutdown, nothing when the
- *                  lease is lost). t must not be used after stop returns.
+ *                  lease is lost). For a cancelled job, stop may end the
+ *                  task itself first (worker_task_finish_result: a media
+ *                  task's finish needs a result). t must not be used
+ *                  after stop returns.
  * and, while working, calls worker_task_report(), then exactly one of
  * worker_task_finish() / worker_task_fail() (after which t is the
  * skeleton's: no callback about it reaches the daemon again).
@@ -97,6 +101,9 @@ void		 worker_task_set_progress(struct worker_task *t,
 		    cJSON *progress);
 /* Done: once queued batches are stored, task.finish (progress taken). */
 void		 worker_task_finish(struct worker_task *t, cJSON *progress);
+/* Done with a result (media tasks: proto_media_result_new(); taken over). */
+void		 worker_task_finish_result(struct worker_task *t,
+		    cJSON *result);
 /* Failed: task.fail with error as the job's error_message when !retry. */
 void		 worker_task_fail(struct worker_task *t, const char *error,
 		    int retry);

@@ -4,25 +4,54 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 #include <uuid/uuid.h>
 
 #include "proto/proto.h"
 
+/*
+ * Request ids: 8 random hex digits drawn once per process (and again after
+ * a fork), then a counter. Unique enough to tell calls and processes apart
+ * in logs and replies, and cheap: httpd makes one per HTTP request.
+ */
 void
 proto_new_reqid(char out[PROTO_REQID_MAX + 1])
 {
-	unsigned char	 b[8];
-	size_t		 i;
+	static const char	 hex[] = "0123456789abcdef";
+	static char		 prefix[9];
+	static pid_t		 pid;
+	static uint64_t		 counter;
+	unsigned char		 b[4];
+	uint64_t		 n;
+	char			 tmp[17];
+	int			 i, k;
 
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		memset(b, 0, sizeof(b));
-	for (i = 0; i < sizeof(b); i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	if (pid != getpid()) {
+		pid = getpid();
+		if (RAND_bytes(b, sizeof(b)) != 1)
+			memcpy(b, &pid, sizeof(b));
+		for (i = 0; i < 4; i++) {
+			prefix[2 * i] = hex[b[i] >> 4];
+			prefix[2 * i + 1] = hex[b[i] & 0xf];
+		}
+	}
+	n = ++counter;
+	k = 0;
+	do {
+		tmp[k++] = hex[n & 0xf];
+		n >>= 4;
+	} while (n != 0);
+	memcpy(out, prefix, 8);
+	out[8] = '-';
+	for (i = 0; i < k; i++)
+		out[9 + i] = tmp[k - 1 - i];
+	out[9 + k] = '\0';
 }
 
 static int
@@ -48,19 +77,31 @@ encode(cJSON *root, size_t *lenp)
 	return s;
 }
 
+/*
+ * The body goes in by reference, not as a deep copy: the envelope is only
+ * printed, and cJSON_Delete() leaves referenced items alone.
+ */
+static void
+add_body(cJSON *root, const cJSON *body)
+{
+	if (body != NULL)
+		cJSON_AddItemReferenceToObject(root, "body",
+		    (cJSON *)(uintptr_t)body);
+	else
+		cJSON_AddItemToObject(root, "body", cJSON_CreateObject());
+}
+
 char *
 proto_request_encode(const char *reqid, const char *type, const cJSON *body,
     size_t *lenp)
 {
 	cJSON	*root = cJSON_CreateObject();
-	cJSON	*b;
 	char	*s;
 
 	cJSON_AddNumberToObject(root, "v", PROTO_VERSION);
 	cJSON_AddStringToObject(root, "id", reqid);
 	cJSON_AddStringToObject(root, "type", type);
-	b = body ? cJSON_Duplicate(body, 1) : cJSON_CreateObject();
-	cJSON_AddItemToObject(root, "body", b);
+	add_body(root, body);
 	s = encode(root, lenp);
 	cJSON_Delete(root);
 	return s;
@@ -70,14 +111,12 @@ char *
 proto_reply_ok_encode(const char *reqid, const cJSON *body, size_t *lenp)
 {
 	cJSON	*root = cJSON_CreateObject();
-	cJSON	*b;
 	char	*s;
 
 	cJSON_AddNumberToObject(root, "v", PROTO_VERSION);
 	cJSON_AddStringToObject(root, "id", reqid);
 	cJSON_AddBoolToObject(root, "ok", 1);
-	b = body ? cJSON_Duplicate(body, 1) : cJSON_CreateObject();
-	cJSON_AddItemToObject(root, "body", b);
+	add_body(root, body);
 	s = encode(root, lenp);
 	cJSON_Delete(root);
 	return s;
@@ -137,23 +176,17 @@ envelope_check(cJSON *root, const char *const *allowed, char *id,
 	return 0;
 }
 
-int
-proto_request_parse(const void *buf, size_t len, struct proto_request *req,
-    const char **errp)
+/* The checks of a request envelope already parsed; root stays the caller's. */
+static int
+request_check(cJSON *root, struct proto_request *req, const char **errp)
 {
 	static const char *const allowed[] = { "v", "id", "type", "body", NULL };
 	cJSON	*t, *b;
 
-	memset(req, 0, sizeof(*req));
-	snprintf(req->id, sizeof(req->id), "-");
-	if ((req->root = cJSON_ParseWithLength(buf, len)) == NULL) {
-		*errp = "envelope is not valid JSON";
+	if (envelope_check(root, allowed, req->id, errp) == -1)
 		return -1;
-	}
-	if (envelope_check(req->root, allowed, req->id, errp) == -1)
-		return -1;
-	t = cJSON_GetObjectItemCaseSensitive(req->root, "type");
-	b = cJSON_GetObjectItemCaseSensitive(req->root, "body");
+	t = cJSON_GetObjectItemCaseSensitive(root, "type");
+	b = cJSON_GetObjectItemCaseSensitive(root, "body");
 	if (!cJSON_IsString(t) || *t->valuestring == '\0') {
 		*errp = "envelope type missing";
 		return -1;
@@ -167,43 +200,59 @@ proto_request_parse(const void *buf, size_t len, struct proto_request *req,
 	return 0;
 }
 
-void
-proto_request_free(struct proto_request *req)
+int
+proto_request_parse(const void *buf, size_t len, struct proto_request *req,
+    const char **errp)
 {
-	cJSON_Delete(req->root);
 	memset(req, 0, sizeof(*req));
+	snprintf(req->id, sizeof(req->id), "-");
+	if ((req->root = cJSON_ParseWithLength(buf, len)) == NULL) {
+		*errp = "envelope is not valid JSON";
+		return -1;
+	}
+	return request_check(req->root, req, errp);
 }
 
 int
-proto_reply_parse(const void *buf, size_t len, struct proto_reply *rep,
+proto_request_parse_json(cJSON *obj, struct proto_request *req,
     const char **errp)
+{
+	memset(req, 0, sizeof(*req));
+	snprintf(req->id, sizeof(req->id), "-");
+	return request_check(obj, req, errp);
+}
+
+void
+proto_request_free(struct proto_request *req)
+{
+	cJSON_Delete(req->root);	/* NULL when borrowed */
+	memset(req, 0, sizeof(*req));
+}
+
+static int
+reply_check(cJSON *root, struct proto_reply *rep, const char **errp)
 {
 	static const char *const allowed[] = { "v", "id", "ok", "body", "error",
 	    NULL };
 	cJSON	*ok, *e, *c, *m;
 
-	memset(rep, 0, sizeof(*rep));
-	if ((rep->root = cJSON_ParseWithLength(buf, len)) == NULL) {
-		*errp = "reply is not valid JSON";
+	if (envelope_check(root, allowed, rep->id, errp) == -1)
 		return -1;
-	}
-	if (envelope_check(rep->root, allowed, rep->id, errp) == -1)
-		return -1;
-	ok = cJSON_GetObjectItemCaseSensitive(rep->root, "ok");
+	ok = cJSON_GetObjectItemCaseSensitive(root, "ok");
 	if (!cJSON_IsBool(ok)) {
 		*errp = "reply ok missing";
 		return -1;
 	}
 	rep->ok = cJSON_IsTrue(ok);
 	if (rep->ok) {
-		rep->body = cJSON_GetObjectItemCaseSensitive(rep->root, "body");
+		rep->body = cJSON_GetObjectItemCaseSensitive(root, "body");
 		if (!cJSON_IsObject(rep->body)) {
 			*errp = "reply body missing";
 			return -1;
 		}
 		return 0;
 	}
-	e = cJSON_GetObjectItemCaseSensitive(rep->root, "error");
+	e = cJSON_GetObjectItemCaseSensitive(root, "error");
 	c = cJSON_GetObjectItemCaseSensitive(e, "code");
 	m = cJSON_GetObjectItemCaseSensitive(e, "message");
 	if (!cJSON_IsString(c) || !cJSON_IsString(m)) {
@@ -213,6 +262,62 @@ proto_reply_parse(const void *buf, size_t len, struct proto_reply *rep,
 	rep->err_code = c->valuestring;
 	rep->err_message = m->valuestring;
 	return 0;
+}
+
+int
+proto_reply_parse(const void *buf, size_t len, struct proto_reply *rep,
+    const char **errp)
+{
+	memset(rep, 0, sizeof(*rep));
+	if ((rep->root = cJSON_ParseWithLength(buf, len)) == NULL) {
+		*errp = "reply is not valid JSON";
+		return -1;
+	}
+	return reply_check(rep->root, rep, errp);
+}
+
+int
+proto_reply_parse_json(cJSON *obj, struct proto_reply *rep, const char **errp)
+{
+	memset(rep, 0, sizeof(*rep));
+	return reply_check(obj, rep, errp);
+}
+
+/*
+ * A batch envelope is assembled from envelopes already encoded, so that no
+ * call is encoded twice: {"v":1,"id":…,"type":"batch","body":{"calls":[…]}}
+ * or, for the reply, {"v":1,"id":…,"ok":true,"body":{"replies":[…]}}.
+ */
+char *
+proto_batch_encode(const char *reqid, int reply, char *const *parts,
+    const size_t *lens, int n, size_t *lenp)
+{
+	char	 head[PROTO_REQID_MAX + 96];
+	size_t	 hlen, total;
+	char	*out, *p;
+	int	 i;
+
+	hlen = (size_t)snprintf(head, sizeof(head), reply ?
+	    "{\"v\":%d,\"id\":\"%s\",\"ok\":true,\"body\":{\"replies\":[" :
+	    "{\"v\":%d,\"id\":\"%s\",\"type\":\"" PROTO_BATCH
+	    "\",\"body\":{\"calls\":[", PROTO_VERSION, reqid);
+	total = hlen + 3;
+	for (i = 0; i < n; i++)
+		total += lens[i] + 1;
+	if ((out = malloc(total + 1)) == NULL)
+		return NULL;
+	memcpy(out, head, hlen);
+	p = out + hlen;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, parts[i], lens[i]);
+		p += lens[i];
+	}
+	memcpy(p, "]}}", 4);
+	p += 3;
+	*lenp = (size_t)(p - out);
+	return out;
 }
 
 void

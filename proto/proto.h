@@ -20,6 +20,16 @@
  *   key is an error. A malformed envelope gets a "bad_request" reply (with
  *   id "-" when none could be read); an unknown type gets "unknown_type".
  *   The request id appears in every log line about the request.
+ *
+ * BATCHES
+ *   batch   {calls: [request envelope, ...]}   1..PROTO_BATCH_MAX calls
+ *     -> {replies: [reply envelope, ...]}      same order, same ids
+ *   A client with several calls ready at once (httpd under load) sends them
+ *   as one message: one nng round trip instead of one each. jobd answers
+ *   every call exactly as if it had come alone (each has its own reply,
+ *   ok or error); a malformed call inside gets its own bad_request reply; a
+ *   batch inside a batch is bad_request. The batch itself fails only when
+ *   its own envelope or calls array is malformed.
  *   64-bit integers and millisecond times travel as JSON numbers and are read
  *   with valuedouble (exact below 2^53), never valueint.
  *
@@ -122,7 +132,14 @@
  *     -> {job_status}   the task is done. The job completes when its fetch
  *     task is done and no media task is outstanding.
  *     A media task carries result: {status: "downloaded"|"failed"|
- *     "skipped", bytes, sha256, content_type, path, error, audio_merged?}.
+ *     "skipped", bytes, sha256, content_type, path, error, audio_merged?,
+ *     audio_path?, audio_sha256?, audio_bytes?} (proto_media_result_new):
+ *     path is relative to state_dir ("media/<aa>/<sha256>.<ext>"),
+ *     content_type comes from the file's magic bytes; audio_merged is
+ *     present for a video with an audio track (true: muxed into path;
+ *     false: the track is the separate file audio_path). A cancelled job's
+ *     leased media task is finished "failed" ("job cancelled ..."), so a
+ *     later job that wants the URL tries it again.
  *     Every media record with that URL, in any job, takes the result; a
  *     new record whose URL is already downloaded (or skipped) takes it at
  *     once, one whose URL failed before is tried again. media_downloaded
@@ -147,6 +164,23 @@
  *   of a job that has ended is dropped instead of queued. A cancelled
  *   job's queued tasks are dropped at once; its leased ones see
  *   cancelled: true on heartbeat and conflict on report.
+ *
+ * OPERATIONS (metrics and health)
+ *   stats.report {daemon: "fetchd"|"mediad"|..., instance: "<host:pid>",
+ *                 started_at: <ms>, metrics: {"<key>": number, ...}}
+ *     -> {}   every worker, every few seconds. A key is a Prometheus
+ *     series, name{label="value",...} (lib/stats.h). jobd keeps the last
+ *     report of each instance in memory; an instance not heard from for
+ *     PROTO_STATS_STALE_MS is down, and one not heard from for 10 minutes
+ *     is forgotten. A daemon's first report from a new instance counts as
+ *     a start.
+ *   metrics {}                                            (httpd, rscrapectl)
+ *     -> {jobd: {pid, started_at, db}, jobs: {<status>: n},
+ *         tasks: {<kind>: {queued, leased}}, lease_expiries, releases,
+ *         media: {<status>: {items, bytes}},
+ *         daemons: [{daemon, instance, started_at, last_seen_ms_ago, up,
+ *                    metrics: {...}}],
+ *         starts: {<daemon>: n}   (instances seen since jobd started)}
  *
  * EVENTS (jobd pub socket)
  *   Each message is "<topic> <json>", so a subscriber can filter by topic
@@ -174,6 +208,8 @@
 #define PROTO_REQID_MAX		64
 
 /* message types */
+#define PROTO_BATCH		"batch"
+#define PROTO_BATCH_MAX		64
 #define PROTO_PING		"ping"
 #define PROTO_WORKSPACE_CREATE	"workspace.create"
 #define PROTO_WORKSPACE_LIST	"workspace.list"
@@ -191,6 +227,12 @@
 #define PROTO_TASK_FINISH	"task.finish"
 #define PROTO_TASK_FAIL		"task.fail"
 #define PROTO_TASK_RELEASE	"task.release"
+#define PROTO_STATS_REPORT	"stats.report"
+#define PROTO_METRICS		"metrics"
+
+/* a reporter silent this long is down (3 missed reports) */
+#define PROTO_STATS_EVERY_MS	5000
+#define PROTO_STATS_STALE_MS	16000
 
 /* error codes */
 #define PROTO_E_BAD_REQUEST	"bad_request"
@@ -243,6 +285,18 @@
 #define PROTO_MEDIA_FAILED	"failed"
 #define PROTO_MEDIA_SKIPPED	"skipped"
 
+/* fields of a leased media task's "media" object (mediad reads them) */
+#define PROTO_MF_URL		"url"
+#define PROTO_MF_AUDIO_URL	"audio_url"
+#define PROTO_MF_KIND		"kind"
+#define PROTO_MF_EXTRA		"extra"
+#define PROTO_MF_POST_ID	"post_id"
+#define PROTO_MF_INDEX		"index"
+/* ... and of its extra object (written by fetchd) */
+#define PROTO_MX_DASH_URL	"dash_url"
+#define PROTO_MX_HAS_AUDIO	"has_audio"
+#define PROTO_MX_AUDIO_CANDS	"audio_candidates"
+
 /* ping: db health */
 #define PROTO_HEALTH_OK		"ok"
 #define PROTO_HEALTH_ERROR	"error"
@@ -283,6 +337,14 @@ char	*proto_reply_err_encode(const char *reqid, const char *code,
 int	 proto_reply_parse(const void *buf, size_t len,
 	    struct proto_reply *rep, const char **errp);
 void	 proto_reply_free(struct proto_reply *rep);
+/* the same checks on an envelope inside a batch; obj stays the caller's */
+int	 proto_request_parse_json(cJSON *obj, struct proto_request *req,
+	    const char **errp);
+int	 proto_reply_parse_json(cJSON *obj, struct proto_reply *rep,
+	    const char **errp);
+/* a batch request (reply 0) or reply (reply 1) from encoded envelopes */
+char	*proto_batch_encode(const char *reqid, int reply, char *const *parts,
+	    const size_t *lens, int n, size_t *lenp);
 
 /* events */
 char	*proto_event_encode(const char *topic, const cJSON *body,
@@ -343,10 +405,29 @@ cJSON	*proto_task_heartbeat_req(int64_t task_id, const char *lease_id,
 cJSON	*proto_task_report_req(int64_t task_id, const char *lease_id,
 	    const char *batch);
 cJSON	*proto_task_finish_req(int64_t task_id, const char *lease_id,
-	    const cJSON *progress);
+	    const cJSON *progress, const cJSON *result);
 cJSON	*proto_task_fail_req(int64_t task_id, const char *lease_id,
 	    const char *error, int retry);
 cJSON	*proto_task_release_req(int64_t task_id, const char *lease_id);
+/* takes metrics over */
+cJSON	*proto_stats_report_req(const char *daemon, const char *instance,
+	    int64_t started_ms, cJSON *metrics);
+cJSON	*proto_metrics_req(void);
+
+/* The result of a media task (task.finish result). */
+struct proto_media_result {
+	const char	*status;	/* PROTO_MEDIA_* */
+	int64_t		 bytes;		/* < 0: absent */
+	const char	*sha256;	/* NULL: absent, for every string */
+	const char	*content_type;
+	const char	*path;		/* relative to state_dir */
+	const char	*error;
+	int		 audio_merged;	/* -1: absent (no audio track) */
+	const char	*audio_path;	/* audio kept beside the video */
+	const char	*audio_sha256;
+	int64_t		 audio_bytes;	/* < 0: absent */
+};
+cJSON	*proto_media_result_new(const struct proto_media_result *r);
 
 /*
  * A synchronous client for tools and tests (rscrapectl): one req socket,

@@ -177,13 +177,16 @@ proto_task_report_req(int64_t task_id, const char *lease_id,
 
 cJSON *
 proto_task_finish_req(int64_t task_id, const char *lease_id,
-    const cJSON *progress)
+    const cJSON *progress, const cJSON *result)
 {
 	cJSON *b = task_body(task_id, lease_id);
 
 	if (progress)
 		cJSON_AddItemToObject(b, "progress",
 		    cJSON_Duplicate(progress, 1));
+	if (result)
+		cJSON_AddItemToObject(b, "result",
+		    cJSON_Duplicate(result, 1));
 	return b;
 }
 
@@ -202,4 +205,54 @@ cJSON *
 proto_task_release_req(int64_t task_id, const char *lease_id)
 {
 	return task_body(task_id, lease_id);
+}
+
+cJSON *
+proto_media_result_new(const struct proto_media_result *r)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "status", r->status);
+	if (r->bytes >= 0)
+		cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
+	if (r->sha256)
+		cJSON_AddStringToObject(o, "sha256", r->sha256);
+	if (r->content_type)
+		cJSON_AddStringToObject(o, "content_type", r->content_type);
+	if (r->path)
+		cJSON_AddStringToObject(o, "path", r->path);
+	if (r->error)
+		cJSON_AddStringToObject(o, "error", r->error);
+	if (r->audio_merged >= 0)
+		cJSON_AddBoolToObject(o, "audio_merged", r->audio_merged);
+	if (r->audio_path)
+		cJSON_AddStringToObject(o, "audio_path", r->audio_path);
+	if (r->audio_sha256)
+		cJSON_AddStringToObject(o, "audio_sha256", r->audio_sha256);
+	if (r->audio_bytes >= 0)
+		cJSON_AddNumberToObject(o, "audio_bytes",
+		    (double)r->audio_bytes);
+	return o;
+}
+
+cJSON *
+proto_stats_report_req(const char *daemon, const char *instance,
+    int64_t started_ms, cJSON *metrics)
+{
+	cJSON	*b = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(b, "daemon", daemon);
+	cJSON_AddStringToObject(b, "instance", instance);
+	cJSON_AddNumberToObject(b, "started_at", (double)started_ms);
+	cJSON_AddItemToObject(b, "metrics", metrics ? metrics :
+	    cJSON_CreateObject());
+	return b;
+}
+
+cJSON *
+proto_metrics_req(void)
+{
+	return cJSON_CreateObject();
 }

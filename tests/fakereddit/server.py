@@ -21,6 +21,7 @@ import gzip
 import json
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -57,7 +58,8 @@ class Config:
 class Fault:
     """One injected fault rule (see tests/README.md)."""
 
-    ACTIONS = ("status", "truncate", "nonjson", "delay", "429", "expire")
+    ACTIONS = ("status", "truncate", "nonjson", "delay", "429", "expire",
+               "slow", "redirect")
 
     def __init__(self, d):
         self.action = str(d.get("action", "status"))
@@ -242,6 +244,13 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     srv = None
 
+    def setup(self):
+        super().setup()
+        # headers and body leave in separate writes: without this, Nagle
+        # and the client's delayed ACK add ~40 ms to every answer
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY,
+                                   1)
+
     def log_message(self, fmt, *args):
         if self.server.verbose:
             sys.stderr.write("fakereddit: %s\n" % (fmt % args))
@@ -313,7 +322,14 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if method == "HEAD":
                 return
-            if rep.stream:
+            slow = getattr(rep, "slow", 0)
+            if slow and not rep.stream and not cut:
+                # half the body, a pause, then the rest
+                self.wfile.write(body[:len(body) // 2])
+                self.wfile.flush()
+                time.sleep(slow)
+                self.wfile.write(body[len(body) // 2:])
+            elif rep.stream:
                 for chunk in rep.stream[1]:
                     self.wfile.write(chunk)
             elif cut:
@@ -347,6 +363,11 @@ class Handler(BaseHTTPRequestHandler):
                 text = fault.spec.get("body", "<html><body><h1>%d</h1>"
                                       "</body></html>" % code)
                 return html_reply(code, text)
+            elif fault.action == "redirect":
+                srv.count("injected_redirect")
+                rep = Reply(302, b"", "text/html",
+                            [("Location", fault.spec.get("location", "/"))])
+                return rep
             elif fault.action == "429":
                 ra = fault.retry_after if fault.retry_after is not None \
                     else srv.cfg.retry_after
@@ -361,6 +382,9 @@ class Handler(BaseHTTPRequestHandler):
             if fault.action == "truncate":
                 srv.count("injected_truncate")
                 rep.cut = True
+            elif fault.action == "slow":
+                srv.count("injected_slow")
+                rep.slow = fault.seconds
             elif fault.action == "nonjson":
                 srv.count("injected_nonjson")
                 rep.body = ("<!doctype html><html><head><title>Reddit - "
@@ -405,6 +429,8 @@ class Handler(BaseHTTPRequestHandler):
             return json_reply({"error": "invalid_grant"})
         else:
             return json_reply({"error": "unsupported_grant_type"})
+        srv.count("grant_" + ("installed_client" if grant.endswith(
+            "installed_client") else grant))
         tok = srv.new_token(cid)
         out = {"access_token": tok, "token_type": "bearer",
                "expires_in": int(cfg.token_ttl), "scope": "*"}
@@ -450,6 +476,8 @@ class Handler(BaseHTTPRequestHandler):
         if not ok:
             return too_many(srv, reset)
         srv.count("api")
+        if client is None:
+            srv.count("public")      # a .json request with no token
         args = dict(q)
         args.update(form)
         raw = args.get("raw_json") == "1"

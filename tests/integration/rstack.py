@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import requests
@@ -71,10 +72,17 @@ class DaemonFailed(AssertionError):
 class Daemon:
     """One running daemon: .proc (Popen), .pid, .log_path."""
 
-    def __init__(self, stack, name, args):
+    def __init__(self, stack, name, args, env=None, watch_notify=False):
         self.stack = stack
         self.name = name
         self.args = args
+        self.env = env or {}        # on top of the stack's environment
+        # watch_notify: keep reading the NOTIFY_SOCKET for the daemon's
+        # whole life; every line it sends lands in .notes (see note())
+        self.watch_notify = watch_notify
+        self.notes = []
+        self._watcher = None
+        self._watch_stop = None
         self.proc = None
         self.log_path = os.path.join(stack.dir, name + ".log")
         self.notify_path = os.path.join(stack.dir, name + ".notify")
@@ -95,11 +103,13 @@ class Daemon:
             return ""
 
     def start(self, wait_ready=True, timeout=READY_TIMEOUT):
+        self.unwatch()      # of a previous run that died by itself
         if os.path.exists(self.notify_path):
             os.unlink(self.notify_path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(self.notify_path)
         env = dict(self.stack.env)
+        env.update(self.env)
         env["NOTIFY_SOCKET"] = self.notify_path
         log = open(self.log_path, "ab")
         try:
@@ -110,12 +120,68 @@ class Daemon:
         finally:
             log.close()
         self.paused = False
+        if self.watch_notify:
+            self._watch(sock)
+            if wait_ready:
+                self.wait_note("READY=1", timeout)
+            return self
         try:
             if wait_ready:
                 self._wait_ready(sock, timeout)
         finally:
             sock.close()
         return self
+
+    def _watch(self, sock):
+        self.notes = []
+        stop = self._watch_stop = threading.Event()
+
+        def run():
+            # a daemon blocks in sd_notify() when a datagram socket's
+            # queue is full: drain it until told to stop
+            sock.settimeout(0.1)
+            try:
+                while not stop.is_set():
+                    try:
+                        data = sock.recv(65536)
+                    except socket.timeout:
+                        continue
+                    for line in data.decode("utf-8", "replace").split("\n"):
+                        if line:
+                            self.notes.append((time.monotonic(), line))
+            finally:
+                sock.close()
+        self._watcher = threading.Thread(target=run, daemon=True)
+        self._watcher.start()
+
+    def unwatch(self):
+        if self._watcher is not None:
+            self._watch_stop.set()
+            self._watcher.join()
+            self._watcher = None
+
+    def note(self, what):
+        """The last line sent on NOTIFY_SOCKET equal to what, or starting
+        with it when what ends with "=" (e.g. "STATUS="), or None."""
+        for _, line in reversed(list(self.notes)):
+            if line == what or (what.endswith("=") and line.startswith(what)):
+                return line
+        return None
+
+    def wait_note(self, what, timeout=READY_TIMEOUT, pred=None):
+        """Wait for a line as note() finds it (and pred(line) true)."""
+        def seen():
+            if self.proc.poll() is not None and self.note(what) is None:
+                raise DaemonFailed("%s exited (%d) before %s\n%s" % (
+                    self.name, self.proc.returncode, what, self.log_tail()))
+            for _, line in reversed(list(self.notes)):
+                if (line == what or (what.endswith("=") and
+                                     line.startswith(what))) and \
+                        (pred is None or pred(line)):
+                    return line
+            return None
+        return wait_until(seen, timeout, what="%s to send %s" % (self.name,
+                                                                  what))
 
     def _wait_ready(self, sock, timeout):
         deadline = time.monotonic() + timeout
@@ -164,14 +230,17 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                self.unwatch()
                 raise DaemonFailed("%s ignored SIGTERM for %.0f s\n%s" % (
                     self.name, timeout, self.log_tail()))
+        self.unwatch()
         return self.proc.returncode
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self.unwatch()
 
     def restart(self, timeout=READY_TIMEOUT):
         self.stop()
@@ -212,11 +281,14 @@ class Stack:
         self.http_session.trust_env = False     # no proxies from the env
 
     # --- daemons -------------------------------------------------------
-    def start(self, name, *args, wait_ready=True, timeout=READY_TIMEOUT):
+    def start(self, name, *args, wait_ready=True, timeout=READY_TIMEOUT,
+              env=None, watch_notify=False):
+        """env: variables for this daemon only (e.g. a PATH without
+        ffmpeg for mediad); watch_notify: see Daemon."""
         d = self.daemons.get(name)
         if d is not None and d.running():
             raise AssertionError("%s is already running" % name)
-        d = Daemon(self, name, list(args))
+        d = Daemon(self, name, list(args), env=env, watch_notify=watch_notify)
         self.daemons[name] = d
         return d.start(wait_ready=wait_ready, timeout=timeout)
 
@@ -243,6 +315,7 @@ class Stack:
                 d.proc.wait(5)
             except subprocess.TimeoutExpired:
                 d.kill()
+            d.unwatch()
         self.http_session.close()
         if os.environ.get("RSCRAPE_KEEP_TMP"):
             print("rstack: kept %s" % self.dir)

@@ -543,3 +543,35 @@ def test_sigterm_stops_httpd_and_jobd_with_status_0(make_stack):
     s = make_stack()
     assert s.httpd.stop() == 0
     assert s.jobd.stop() == 0
+
+
+def test_concurrent_requests_each_get_their_own_answer(stack, tenant):
+    """Under load httpd sends the calls of one loop round to jobd as one
+    batch (proto.h BATCHES): every client must still get its own reply,
+    errors included, whatever it was batched with."""
+    import concurrent.futures
+    import requests
+
+    made = [stack.create_job(tenant.ws, tenant.key, target="sub%d" % i)
+            for i in range(8)]
+    missing = "job_00000000-0000-4000-8000-000000000000"
+    asks = [j["id"] for j in made] * 12 + [missing] * 8
+    base = stack.base_url + jobs(tenant.ws) + "/"
+
+    def get(job_id):
+        with requests.Session() as s:
+            r = s.get(base + job_id,
+                      headers={"Authorization": "Bearer " + tenant.key},
+                      timeout=10)
+            return job_id, r.status_code, r.json()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=48) as ex:
+        got = list(ex.map(get, asks))
+    by_id = {j["id"]: j for j in made}
+    for job_id, status, body in got:
+        if job_id == missing:
+            assert status == 404 and "detail" in body
+        else:
+            assert status == 200
+            assert body["id"] == job_id
+            assert body["target"] == by_id[job_id]["target"]

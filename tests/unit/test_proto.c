@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "lib/bridge.h"
 #include "proto/proto.h"
 
 struct env_case {
@@ -462,6 +463,138 @@ test_stubs_build_the_documented_bodies(void **state)
 	cJSON_Delete(b);
 }
 
+/* rep_dispatch over a tiny route table: batches answer each call alone */
+static int
+h_echo(struct rep_ctx *ctx, void *arg)
+{
+	(void)arg;
+	ctx->reply = cJSON_Duplicate(ctx->req->body, 1);
+	return 0;
+}
+
+static int
+h_refuse(struct rep_ctx *ctx, void *arg)
+{
+	(void)arg;
+	return rep_error(ctx, PROTO_E_NOT_FOUND, "no such thing");
+}
+
+static const struct rep_route batch_routes[] = {
+	{ "echo",	h_echo },
+	{ "refuse",	h_refuse },
+	{ NULL,		NULL }
+};
+
+static cJSON *
+dispatch_json(const char *env)
+{
+	size_t	 len;
+	char	*out = rep_dispatch(batch_routes, NULL, env, strlen(env), &len);
+	cJSON	*j;
+
+	assert_non_null(out);
+	j = cJSON_ParseWithLength(out, len);
+	free(out);
+	assert_non_null(j);
+	return j;
+}
+
+static void
+test_batch_dispatch(void **state)
+{
+	char			*parts[3], *env;
+	size_t			 lens[3], len;
+	struct proto_reply	 rep;
+	const char		*err;
+	cJSON			*j, *replies, *it;
+	cJSON			*body = cJSON_CreateObject();
+	int			 i;
+
+	(void)state;
+	cJSON_AddNumberToObject(body, "n", 7);
+	parts[0] = proto_request_encode("a1", "echo", body, &lens[0]);
+	parts[1] = proto_request_encode("a2", "refuse", NULL, &lens[1]);
+	parts[2] = proto_request_encode("a3", "nope", NULL, &lens[2]);
+	env = proto_batch_encode("b1", 0, parts, lens, 3, &len);
+	assert_non_null(env);
+	j = dispatch_json(env);
+	assert_int_equal(proto_reply_parse_json(j, &rep, &err), 0);
+	assert_string_equal(rep.id, "b1");
+	assert_true(rep.ok);
+	replies = cJSON_GetObjectItem(rep.body, "replies");
+	assert_int_equal(cJSON_GetArraySize(replies), 3);
+	i = 0;
+	cJSON_ArrayForEach(it, replies) {
+		struct proto_reply	 m;
+
+		assert_int_equal(proto_reply_parse_json(it, &m, &err), 0);
+		if (i == 0) {
+			assert_string_equal(m.id, "a1");
+			assert_true(m.ok);
+			assert_int_equal(cJSON_GetObjectItem(m.body, "n")->valueint,
+			    7);
+		} else if (i == 1) {
+			assert_string_equal(m.id, "a2");
+			assert_false(m.ok);
+			assert_string_equal(m.err_code, PROTO_E_NOT_FOUND);
+		} else {
+			assert_string_equal(m.id, "a3");
+			assert_string_equal(m.err_code, PROTO_E_UNKNOWN_TYPE);
+		}
+		i++;
+	}
+	cJSON_Delete(j);
+	free(env);
+	for (i = 0; i < 3; i++)
+		cJSON_free(parts[i]);
+	cJSON_Delete(body);
+}
+
+static void
+test_batch_rejects(void **state)
+{
+	static const struct {
+		const char	*env;
+		const char	*code;		/* of the batch, or NULL */
+		const char	*inner;		/* of the first call */
+	} cases[] = {
+		{ "{\"v\":1,\"id\":\"b\",\"type\":\"batch\",\"body\":{}}",
+		  PROTO_E_BAD_REQUEST, NULL },
+		{ "{\"v\":1,\"id\":\"b\",\"type\":\"batch\",\"body\":"
+		  "{\"calls\":[]}}", PROTO_E_BAD_REQUEST, NULL },
+		{ "{\"v\":1,\"id\":\"b\",\"type\":\"batch\",\"body\":"
+		  "{\"calls\":[{\"v\":1,\"id\":\"c\",\"type\":\"batch\","
+		  "\"body\":{\"calls\":[]}}]}}", NULL, PROTO_E_BAD_REQUEST },
+		{ "{\"v\":1,\"id\":\"b\",\"type\":\"batch\",\"body\":"
+		  "{\"calls\":[{\"v\":2,\"id\":\"c\",\"type\":\"echo\","
+		  "\"body\":{}}]}}", NULL, PROTO_E_BAD_REQUEST },
+		{ "{\"v\":1,\"id\":\"b\",\"type\":\"batch\",\"body\":"
+		  "{\"calls\":[17]}}", NULL, PROTO_E_BAD_REQUEST },
+	};
+	struct proto_reply	 rep, m;
+	const char		*err;
+	cJSON			*j;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		j = dispatch_json(cases[i].env);
+		assert_int_equal(proto_reply_parse_json(j, &rep, &err), 0);
+		if (cases[i].code != NULL) {
+			assert_false(rep.ok);
+			assert_string_equal(rep.err_code, cases[i].code);
+		} else {
+			assert_true(rep.ok);
+			assert_int_equal(proto_reply_parse_json(
+			    cJSON_GetArrayItem(cJSON_GetObjectItem(rep.body,
+			    "replies"), 0), &m, &err), 0);
+			assert_false(m.ok);
+			assert_string_equal(m.err_code, cases[i].inner);
+		}
+		cJSON_Delete(j);
+	}
+}
+
 int
 main(void)
 {
@@ -479,6 +612,8 @@ main(void)
 		cmocka_unit_test(test_default_urls),
 		cmocka_unit_test(test_field_helpers),
 		cmocka_unit_test(test_stubs_build_the_documented_bodies),
+		cmocka_unit_test(test_batch_dispatch),
+		cmocka_unit_test(test_batch_rejects),
 	};
 
 	return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
