@@ -103,6 +103,9 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# httpd embeds its OpenAPI document (.incbin): rebuild when it changes
+$(BUILD)/obj/httpd/httpd_openapi.o: httpd/openapi.json
+
 $(BUILD)/librscrape.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^

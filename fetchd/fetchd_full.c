@@ -5,11 +5,13 @@
  *
  * The job is streamed, never held: a listing page of posts is reported as
  * soon as it is in, comment trees are worked on FULL_ACTIVE posts at a
- * time, and every answer's records leave in the next task.report. The
- * next listing page is asked for only when fewer than FULL_PREFETCH listed
- * posts wait for their trees, and nothing new is asked of Reddit while
- * more than FULL_BACKLOG batches wait for jobd, so memory stays flat
- * whatever the job's size.
+ * time, and every answer's records leave in the next task.report. While
+ * jobd stores one batch, what arrives joins the next (up to FULL_BATCH
+ * records), so a fast Reddit means fewer, larger transactions rather than
+ * a queue of small ones. The next listing page is asked for only when
+ * fewer than FULL_PREFETCH listed posts wait for their trees, and nothing
+ * new is asked of Reddit while more than FULL_BACKLOG batches wait for
+ * jobd, so memory stays flat whatever the job's size.
  *
  * Requests are the least DESIGN.md §5 allows: one page per 100 posts
  * (limit=100), and for the comment trees what fetchd_trees.c spends (one
@@ -34,7 +36,8 @@
 #include "proto/proto.h"
 
 #define FULL_ACTIVE	4	/* comment trees worked on at once */
-#define FULL_BACKLOG	6	/* batches waiting for jobd before we pause */
+#define FULL_BACKLOG	2	/* batches waiting for jobd before we pause */
+#define FULL_BATCH	500	/* records gathered while jobd stores one */
 #define FULL_PREFETCH	10	/* list on when fewer posts wait */
 #define FULL_PAGE	100	/* Reddit's largest listing page */
 
@@ -202,12 +205,27 @@ full_report_cb(struct worker_task *t, const cJSON *body, void *arg)
 	full_pump(j);
 }
 
-/* Send what the last answers produced, with the state that vouches for it. */
+static int
+out_records(const struct full_job *j)
+{
+	return cJSON_GetArraySize(j->out_posts) +
+	    cJSON_GetArraySize(j->out_comments) +
+	    cJSON_GetArraySize(j->out_media);
+}
+
+/*
+ * Send what the last answers produced, with the state that vouches for it;
+ * unless jobd is still busy with the last batch (and this one is not full
+ * yet, and not the last): then it waits and grows.
+ */
 static void
-full_flush(struct full_job *j)
+full_flush(struct full_job *j, int now)
 {
 	if (!j->dirty && j->out_posts == NULL && j->out_comments == NULL &&
 	    j->out_media == NULL)
+		return;
+	if (!now && worker_task_backlog(j->t) > 0 &&
+	    out_records(j) < FULL_BATCH)
 		return;
 	worker_task_report(j->t, j->out_posts, j->out_comments, j->out_media,
 	    full_progress(j), full_checkpoint(j), full_report_cb, j);
@@ -240,7 +258,7 @@ full_fail(struct full_job *j, const char *msg)
 		return;
 	j->ended = 1;
 	/* what was fetched is kept */
-	full_flush(j);
+	full_flush(j, 1);
 	worker_task_fail(t, msg, 0);
 	full_free(j);
 }
@@ -489,7 +507,7 @@ full_pump(struct full_job *j)
 	j->in_pump = 0;
 	if (j->ended)
 		return;
-	full_flush(j);
+	full_flush(j, 0);
 	/* finish once every batch is stored, so the counts are final */
 	if (full_complete(j) && worker_task_backlog(t) == 0) {
 		j->ended = 1;

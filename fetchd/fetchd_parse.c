@@ -6,7 +6,9 @@
  * trees on top of rd_comment_extract() and fetchd_media.c finds media.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -437,29 +439,110 @@ rd_post_extract(const cJSON *data, struct rd_post *p, const char **errp)
 
 /* ------------------------------------------------------------------ */
 
-/* A copy of a t1 data object whose replies is "", whatever it was. */
+/* text[*len..] gets room for need more bytes; -1 when out of memory */
+static int
+text_room(char **text, size_t *cap, size_t len, size_t need)
+{
+	char	*n;
+	size_t	 c = *cap;
+
+	while (c - len < need)
+		c *= 2;
+	if (c == *cap)
+		return 0;
+	if ((n = realloc(*text, c)) == NULL)
+		return -1;
+	*text = n;
+	*cap = c;
+	return 0;
+}
+
+/* a key as cJSON prints it: quoted, with the same escapes */
+static int
+text_key(char **text, size_t *cap, size_t *len, const char *k)
+{
+	const unsigned char *p;
+	const char	*e;
+	char		 u[8];
+
+	if (text_room(text, cap, *len, strlen(k) * 6 + 4) == -1)
+		return -1;
+	(*text)[(*len)++] = '"';
+	for (p = (const unsigned char *)k; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			(*text)[(*len)++] = '\\';
+			(*text)[(*len)++] = (char)*p;
+		} else if (*p < 32) {
+			e = *p == '\b' ? "\\b" : *p == '\f' ? "\\f" :
+			    *p == '\n' ? "\\n" : *p == '\r' ? "\\r" :
+			    *p == '\t' ? "\\t" : NULL;
+			if (e == NULL) {
+				snprintf(u, sizeof(u), "\\u%04x", *p);
+				e = u;
+			}
+			memcpy(*text + *len, e, strlen(e));
+			*len += strlen(e);
+		} else
+			(*text)[(*len)++] = (char)*p;
+	}
+	(*text)[(*len)++] = '"';
+	(*text)[(*len)++] = ':';
+	return 0;
+}
+
+/*
+ * A t1 data object whose replies is "", whatever it was, as a raw item:
+ * the compact JSON text cJSON_PrintUnformatted would give for such an
+ * object, printed here once. Cheaper than a copy of the object (that
+ * would be printed for jobd anyway), and a few times smaller while the
+ * batch waits.
+ */
 static cJSON *
 comment_raw(const cJSON *data)
 {
-	cJSON		*raw, *dup;
 	const cJSON	*c;
+	cJSON		*raw;
+	char		*text;
+	size_t		 cap = 4096, len = 0;
 
-	if ((raw = cJSON_CreateObject()) == NULL)
+	if ((text = malloc(cap)) == NULL)
 		return NULL;
+	text[len++] = '{';
 	for (c = data->child; c != NULL; c = c->next) {
 		if (c->string == NULL)
 			continue;
-		if (strcmp(c->string, "replies") == 0)
-			dup = cJSON_CreateString("");
-		else
-			dup = cJSON_Duplicate(c, 1);
-		if (dup == NULL) {
-			cJSON_Delete(raw);
-			return NULL;
+		if (len > 1)
+			text[len++] = ',';
+		if (text_key(&text, &cap, &len, c->string) == -1)
+			goto nomem;
+		if (strcmp(c->string, "replies") == 0) {
+			if (text_room(&text, &cap, len, 4) == -1)
+				goto nomem;
+			text[len++] = '"';
+			text[len++] = '"';
+			continue;
 		}
-		cJSON_AddItemToObject(raw, c->string, dup);
+		/* cJSON may want a few bytes more than it writes */
+		while (!cJSON_PrintPreallocated((cJSON *)(uintptr_t)c,
+		    text + len, (int)(cap - len - 2), 0))
+			if (cap > (64u << 20) ||
+			    text_room(&text, &cap, cap - 2, cap) == -1)
+				goto nomem;
+		len += strlen(text + len);
+		if (text_room(&text, &cap, len, 4) == -1)
+			goto nomem;
 	}
+	text[len++] = '}';
+	text[len] = '\0';
+	if ((raw = cJSON_CreateRaw("")) == NULL)
+		goto nomem;
+	/* the text itself, not a copy (cJSON allocates with malloc) */
+	free(raw->valuestring);
+	raw->valuestring = text;
 	return raw;
+ nomem:
+	free(text);
+	return NULL;
 }
 
 int

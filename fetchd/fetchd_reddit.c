@@ -173,7 +173,9 @@ token_done(struct curlev_req *cr, void *arg)
 		free(c->token);
 		c->token = strdup(tok);
 		c->token_gen++;
-		margin = expires / 10.0;
+		/* renewed a minute early (a quarter early if that is less),
+		 * so no request goes out on a token about to expire */
+		margin = expires / 4.0;
 		if (margin > 60)
 			margin = 60;
 		c->token_renew_at = now + (double)expires - margin;

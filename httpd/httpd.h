@@ -41,7 +41,9 @@ struct gw_req {
 	const struct gw_route	*route;
 	char			 ws[37];	/* path workspace (bare uuid) */
 	char			 job[37];	/* path job (bare uuid) */
-	int			 ws_ok, job_ok;
+	char			 post[24];	/* path post ("t3_<base36>") */
+	char			 sha[65];	/* path sha256 (lower-case hex) */
+	int			 ws_ok, job_ok, post_ok, sha_ok;
 	char			 key_hash[65];
 	unsigned		 scopes;
 	char			 key_ws[37];
@@ -49,22 +51,32 @@ struct gw_req {
 	uint64_t		 started_ms;
 	gw_cont			 cont;
 	struct gw_job_input	*input;
+	void			*priv;		/* a handler's own state */
+	void			(*priv_free)(void *);	/* by gw_req_done */
 };
 
 
+/*
+ * A route: a method and a path template whose segments are literal or one
+ * of the parameters {workspace_id}, {job_id}, {post_id}, {sha256}. The
+ * templates are exactly the paths of httpd/openapi.json (a unit test holds
+ * the two together).
+ */
 struct gw_route {
 	const char	*name;		/* for logs and metrics */
 	int		 method;	/* EVHTTP_REQ_* */
-	int		 pattern;	/* GW_PATH_* */
+	const char	*path;		/* template */
 	unsigned	 scope;		/* 0: no auth */
 	gw_handler	 fn;
 };
 
-enum gw_path {
-	GW_PATH_NONE = 0,
-	GW_PATH_HEALTHZ,
-	GW_PATH_JOBS,		/* /api/v1/workspaces/{ws}/jobs */
-	GW_PATH_JOB,		/* /api/v1/workspaces/{ws}/jobs/{job} */
+/* the parameters of a path, each with whether it is a valid id */
+struct gw_path {
+	char		 ws[37];
+	char		 job[37];
+	char		 post[24];
+	char		 sha[65];
+	int		 ws_ok, job_ok, post_ok, sha_ok;
 };
 
 struct gw_auth_entry {
@@ -96,6 +108,7 @@ struct gw {
 	uint64_t		 reported_ms;	/* last stats.report */
 	int			 report_inflight;
 	int			 inflight;
+	int			 streams;	/* exports being written */
 	int			 timeout_ms;
 	struct gw_auth_entry	 auth[GW_AUTH_SLOTS];
 	struct gw_bucket	 buckets[GW_BUCKET_SLOTS];
@@ -109,9 +122,10 @@ void	 gw_stop(struct daemon *d);
 void	 gw_fini(struct daemon *d);
 
 /* httpd_route.c */
+extern const struct gw_route gw_routes[];	/* {NULL...} terminated */
 void	 gw_dispatch(struct evhttp_request *req, void *arg);
-int	 gw_path_parse(const char *path, char *ws, int *ws_ok, char *job,
-	    int *job_ok);
+/* 1 when path fits the template (p filled), else 0 */
+int	 gw_path_match(const char *tmpl, const char *path, struct gw_path *p);
 void	 gw_req_done(struct gw_req *gr);
 
 /* httpd_reply.c */
@@ -158,6 +172,50 @@ struct gw_list_query {
 /* 0 ok; 400 or 422 with *detail set (string or list) */
 int	 gw_parse_list_query(const char *query, struct gw_list_query *q,
 	    char *status_buf, size_t status_len, cJSON **detail);
+
+/* httpd_query.c: the results routes' query strings (pure, unit-tested) */
+#define GW_FORMAT_NDJSON	"ndjson"
+#define GW_FORMAT_CSV		"csv"
+enum gw_query_kind {
+	GW_Q_POSTS,		/* posts lists */
+	GW_Q_ITEMS,		/* a job's comments and media */
+	GW_Q_EXPORT,		/* export: format, type */
+};
+struct gw_results_query {
+	const char	*q, *subreddit, *author, *post_type, *sentiment_label;
+	const char	*sort_by, *sort_order, *cursor, *post_id;
+	const char	*format, *type;
+	int		 has_min_score, has_max_score;
+	int64_t		 min_score, max_score, limit;
+	char		 q_buf[501];
+	char		 sub_buf[32];
+	char		 author_buf[32];
+	char		 cursor_buf[513];
+	char		 post_buf[24];
+};
+/* 0 ok; 400 or 422 with *detail set (string or list), as for job lists */
+int	 gw_parse_results_query(const char *query, enum gw_query_kind kind,
+	    struct gw_results_query *rq, cJSON **detail);
+
+/* httpd_results.c: posts, comments, media, media files */
+void	 gw_h_posts(struct gw_req *gr);
+void	 gw_h_post_get(struct gw_req *gr);
+void	 gw_h_job_posts(struct gw_req *gr);
+void	 gw_h_job_comments(struct gw_req *gr);
+void	 gw_h_job_media(struct gw_req *gr);
+void	 gw_h_media_file(struct gw_req *gr);
+/* a 400/422 from gw_parse_results_query or jobd's "invalid" */
+void	 gw_query_error(struct gw_req *gr, int status, cJSON *detail);
+
+/* httpd_export.c: streamed NDJSON/CSV exports */
+void	 gw_h_job_export(struct gw_req *gr);
+/* CSV (RFC 4180) of one value: appended to buf */
+struct evbuffer;
+void	 gw_csv_field(struct evbuffer *buf, const cJSON *v);
+
+/* httpd_openapi.c: the embedded httpd/openapi.json */
+extern const char gw_openapi_json[];
+void	 gw_h_openapi(struct gw_req *gr);
 
 /* httpd_metrics.c */
 void	 gw_metrics_observe(const char *route, int status,

@@ -8,6 +8,7 @@
  * connection's close callback clears gr->req; the call still completes
  * and only frees gr.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,59 +21,123 @@
 #include "lib/log.h"
 #include "proto/proto.h"
 
-static const struct gw_route gw_routes[] = {
-	{ "healthz", EVHTTP_REQ_GET, GW_PATH_HEALTHZ, 0, gw_h_healthz },
-	{ "jobs.create", EVHTTP_REQ_POST, GW_PATH_JOBS, GW_SCOPE_WRITE,
-	    gw_h_job_create },
-	{ "jobs.list", EVHTTP_REQ_GET, GW_PATH_JOBS, GW_SCOPE_READ,
-	    gw_h_job_list },
-	{ "jobs.get", EVHTTP_REQ_GET, GW_PATH_JOB, GW_SCOPE_READ,
-	    gw_h_job_get },
-	{ "jobs.cancel", EVHTTP_REQ_DELETE, GW_PATH_JOB, GW_SCOPE_WRITE,
-	    gw_h_job_cancel },
-	{ NULL, 0, 0, 0, NULL }
+const struct gw_route gw_routes[] = {
+	{ "healthz", EVHTTP_REQ_GET, "/healthz", 0, gw_h_healthz },
+	{ "openapi", EVHTTP_REQ_GET, "/api/v1/openapi.json", 0,
+	    gw_h_openapi },
+	{ "jobs.create", EVHTTP_REQ_POST, "/api/v1/workspaces/{workspace_id}/"
+	    "jobs", GW_SCOPE_WRITE, gw_h_job_create },
+	{ "jobs.list", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/jobs",
+	    GW_SCOPE_READ, gw_h_job_list },
+	{ "jobs.get", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/jobs/"
+	    "{job_id}", GW_SCOPE_READ, gw_h_job_get },
+	{ "jobs.cancel", EVHTTP_REQ_DELETE, "/api/v1/workspaces/{workspace_id}/"
+	    "jobs/{job_id}", GW_SCOPE_WRITE, gw_h_job_cancel },
+	{ "jobs.posts", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
+	    "jobs/{job_id}/posts", GW_SCOPE_READ, gw_h_job_posts },
+	{ "jobs.comments", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
+	    "jobs/{job_id}/comments", GW_SCOPE_READ, gw_h_job_comments },
+	{ "jobs.media", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
+	    "jobs/{job_id}/media", GW_SCOPE_READ, gw_h_job_media },
+	{ "jobs.export", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
+	    "jobs/{job_id}/export", GW_SCOPE_READ, gw_h_job_export },
+	{ "posts.list", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
+	    "posts", GW_SCOPE_READ, gw_h_posts },
+	{ "posts.get", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
+	    "posts/{post_id}", GW_SCOPE_READ, gw_h_post_get },
+	{ "media.file", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
+	    "media/{sha256}", GW_SCOPE_READ, gw_h_media_file },
+	{ NULL, 0, NULL, 0, NULL }
 };
 
+/* "t3_<base36>" or the bare base36 id; out gets the prefixed form */
+static int
+post_id_parse(const char *in, char *out, size_t outlen)
+{
+	size_t	 i, n;
+
+	if (strncmp(in, "t3_", 3) == 0)
+		in += 3;
+	n = strlen(in);
+	if (n < 1 || n > 13 || n + 4 > outlen)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)in[i]) &&
+		    !islower((unsigned char)in[i]))
+			return -1;
+	snprintf(out, outlen, "t3_%s", in);
+	return 0;
+}
+
+/* 64 hex digits; out gets them in lower case */
+static int
+sha256_parse(const char *in, char out[65])
+{
+	size_t	 i;
+
+	if (strlen(in) != 64)
+		return -1;
+	for (i = 0; i < 64; i++) {
+		if (!isxdigit((unsigned char)in[i]))
+			return -1;
+		out[i] = (char)tolower((unsigned char)in[i]);
+	}
+	out[64] = '\0';
+	return 0;
+}
+
+static void
+path_param(const char *name, size_t namelen, const char *seg,
+    struct gw_path *p)
+{
+#define IS(s)	(namelen == sizeof(s) - 1 && memcmp(name, s, namelen) == 0)
+	if (IS("workspace_id"))
+		p->ws_ok = proto_id_parse(seg, PROTO_PFX_WORKSPACE, p->ws) == 0;
+	else if (IS("job_id"))
+		p->job_ok = proto_id_parse(seg, PROTO_PFX_JOB, p->job) == 0;
+	else if (IS("post_id"))
+		p->post_ok = post_id_parse(seg, p->post, sizeof(p->post)) == 0;
+	else if (IS("sha256"))
+		p->sha_ok = sha256_parse(seg, p->sha) == 0;
+	else
+		log_panic("%s: unknown path parameter %.*s", __func__,
+		    (int)namelen, name);
+#undef IS
+}
+
 /*
- * Split /api/v1/workspaces/{ws}/jobs[/{job}] (or /healthz). A segment that
- * is not an id still matches the route: it is answered 404 "not found"
- * like an id that does not exist, never 400.
+ * Does path fit the template? Literal segments compare exactly; a
+ * {parameter} segment takes any non-empty segment. A segment that is not a
+ * valid id still matches: the handler answers 404 as for an id that does
+ * not exist, never 400. No empty segments, no trailing slash.
  */
 int
-gw_path_parse(const char *path, char *ws, int *ws_ok, char *job, int *job_ok)
+gw_path_match(const char *tmpl, const char *path, struct gw_path *p)
 {
-	static const char pfx[] = "/api/v1/workspaces/";
-	char		 seg[3][128];
-	const char	*p, *slash;
-	size_t		 n;
-	int		 nseg = 0;
+	const char	*t = tmpl, *u = path, *te, *ue;
+	char		 seg[128];
+	size_t		 tn, un;
 
-	*ws_ok = *job_ok = 0;
-	if (strcmp(path, "/healthz") == 0)
-		return GW_PATH_HEALTHZ;
-	if (strncmp(path, pfx, sizeof(pfx) - 1) != 0)
-		return GW_PATH_NONE;
-	for (p = path + sizeof(pfx) - 1; *p && nseg < 3; nseg++) {
-		slash = strchr(p, '/');
-		n = slash ? (size_t)(slash - p) : strlen(p);
-		if (n == 0 || n >= sizeof(seg[0]))
-			return GW_PATH_NONE;
-		memcpy(seg[nseg], p, n);
-		seg[nseg][n] = '\0';
-		p += n;
-		if (*p == '/') {
-			p++;
-			if (*p == '\0')	/* trailing slash */
-				return GW_PATH_NONE;
-		}
+	memset(p, 0, sizeof(*p));
+	while (*t == '/' && *u == '/') {
+		t++;
+		u++;
+		te = t + strcspn(t, "/");
+		ue = u + strcspn(u, "/");
+		tn = (size_t)(te - t);
+		un = (size_t)(ue - u);
+		if (un == 0 || un >= sizeof(seg))
+			return 0;
+		if (tn > 2 && t[0] == '{' && t[tn - 1] == '}') {
+			memcpy(seg, u, un);
+			seg[un] = '\0';
+			path_param(t + 1, tn - 2, seg, p);
+		} else if (tn != un || memcmp(t, u, tn) != 0)
+			return 0;
+		t = te;
+		u = ue;
 	}
-	if (*p != '\0' || nseg < 2 || strcmp(seg[1], "jobs") != 0)
-		return GW_PATH_NONE;
-	*ws_ok = proto_id_parse(seg[0], PROTO_PFX_WORKSPACE, ws) == 0;
-	if (nseg == 2)
-		return GW_PATH_JOBS;
-	*job_ok = proto_id_parse(seg[2], PROTO_PFX_JOB, job) == 0;
-	return GW_PATH_JOB;
+	return *t == '\0' && *u == '\0';
 }
 
 static void
@@ -91,6 +156,8 @@ gw_req_done(struct gw_req *gr)
 	if (gr->evcon != NULL)
 		evhttp_connection_set_closecb(gr->evcon, NULL, NULL);
 	free(gr->input);
+	if (gr->priv != NULL && gr->priv_free != NULL)
+		gr->priv_free(gr->priv);
 	free(gr);
 }
 
@@ -157,19 +224,30 @@ gw_after_auth(struct gw_req *gr)
 	gr->route->fn(gr);
 }
 
+static const char *
+method_name(int method)
+{
+	switch (method) {
+	case EVHTTP_REQ_GET:	return "GET";
+	case EVHTTP_REQ_POST:	return "POST";
+	case EVHTTP_REQ_DELETE:	return "DELETE";
+	default:		return "OTHER";
+	}
+}
+
 static void
-gw_allow_header(struct evhttp_request *req, int pattern)
+gw_allow_header(struct evhttp_request *req, const char *path)
 {
 	const struct gw_route	*r;
+	struct gw_path		 p;
 	char			 allow[64] = "";
 	size_t			 n = 0;
 
 	for (r = gw_routes; r->name && n < sizeof(allow); r++) {
-		if (r->pattern != pattern)
+		if (!gw_path_match(r->path, path, &p))
 			continue;
 		n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s",
-		    n ? ", " : "", r->method == EVHTTP_REQ_GET ? "GET" :
-		    r->method == EVHTTP_REQ_POST ? "POST" : "DELETE");
+		    n ? ", " : "", method_name(r->method));
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 	    allow);
@@ -183,7 +261,8 @@ gw_dispatch(struct evhttp_request *req, void *arg)
 	const struct gw_route	*r;
 	const struct evhttp_uri	*uri;
 	const char		*path;
-	int			 pattern, method;
+	struct gw_path		 p;
+	int			 method, matched = 0;
 
 	if ((gr = calloc(1, sizeof(*gr))) == NULL) {
 		evhttp_send_error(req, 503, NULL);
@@ -205,23 +284,34 @@ gw_dispatch(struct evhttp_request *req, void *arg)
 		gw_error(gr, 400, "Malformed request URI");
 		return;
 	}
-	pattern = gw_path_parse(path, gr->ws, &gr->ws_ok, gr->job, &gr->job_ok);
-	if (pattern == GW_PATH_NONE) {
-		gw_error(gr, 404, "Not Found");
-		return;
-	}
 	method = evhttp_request_get_command(req);
 	if (method == EVHTTP_REQ_HEAD)
 		method = EVHTTP_REQ_GET;
-	for (r = gw_routes; r->name; r++)
-		if (r->pattern == pattern && r->method == method)
+	for (r = gw_routes; r->name; r++) {
+		if (!gw_path_match(r->path, path, &p))
+			continue;
+		matched = 1;
+		if (r->method == method)
 			break;
+	}
 	if (r->name == NULL) {
-		gw_allow_header(req, pattern);
+		if (!matched) {
+			gw_error(gr, 404, "Not Found");
+			return;
+		}
+		gw_allow_header(req, path);
 		gw_error(gr, 405, "Method Not Allowed");
 		return;
 	}
 	gr->route = r;
+	memcpy(gr->ws, p.ws, sizeof(gr->ws));
+	memcpy(gr->job, p.job, sizeof(gr->job));
+	memcpy(gr->post, p.post, sizeof(gr->post));
+	memcpy(gr->sha, p.sha, sizeof(gr->sha));
+	gr->ws_ok = p.ws_ok;
+	gr->job_ok = p.job_ok;
+	gr->post_ok = p.post_ok;
+	gr->sha_ok = p.sha_ok;
 	if (r->scope == 0) {
 		r->fn(gr);
 		return;

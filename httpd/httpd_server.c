@@ -133,7 +133,7 @@ gw_cron(struct daemon *d)
 	    bridge_connected(gw->jobd) ? "connected" : "not connected");
 	if (!d->stopping)
 		gw_metrics_cron(gw);
-	if (d->stopping && gw->inflight == 0)
+	if (d->stopping && gw->inflight == 0 && gw->streams == 0)
 		daemon_exit(d);
 }
 
@@ -142,13 +142,16 @@ gw_stop(struct daemon *d)
 {
 	struct gw	*gw = d->priv;
 
-	/* stop accepting; requests in flight finish (cron exits when none) */
+	/*
+	 * stop accepting; requests in flight, exports included, finish (the
+	 * cron exits when none is left)
+	 */
 	if (gw->sock != NULL) {
 		evhttp_del_accept_socket(gw->http, gw->sock);
 		gw->sock = NULL;
 	}
 	gw_metrics_stop(gw);
-	if (gw->inflight == 0)
+	if (gw->inflight == 0 && gw->streams == 0)
 		daemon_exit(d);
 }
 

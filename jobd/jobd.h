@@ -248,6 +248,13 @@ int	 media_url_result(struct jobd *jd, int64_t url_id, const cJSON *result,
 	    int64_t now_ms);
 int	 media_job_dropped(struct jobd *jd, int64_t jid, int64_t now_ms);
 
+/* jobd_results.c: reading posts, comments and media */
+int	 jobd_h_post_list(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_post_get(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_comment_list(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_media_list(struct rep_ctx *ctx, void *arg);
+int	 jobd_h_media_file(struct rep_ctx *ctx, void *arg);
+
 /* jobd_events.c: pub socket; events queue until the transaction commits */
 int	 events_open(struct jobd *jd, const char *url, const char **errp);
 void	 events_close(struct jobd *jd);

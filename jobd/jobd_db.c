@@ -182,6 +182,19 @@ static const char *const migrations[] = {
 	"ALTER TABLE media_urls ADD COLUMN audio_path TEXT;"
 	"ALTER TABLE media_urls ADD COLUMN audio_sha256 TEXT;"
 	"ALTER TABLE media_urls ADD COLUMN audio_bytes INTEGER;",
+	/*
+	 * 3: reading results. Sentiment per post and comment (the sentiment
+	 * plugin fills them; the posts API filters on the label), media
+	 * files found by content hash.
+	 */
+	"ALTER TABLE posts ADD COLUMN sentiment_label TEXT;"
+	"ALTER TABLE posts ADD COLUMN sentiment_score REAL;"
+	"ALTER TABLE comments ADD COLUMN sentiment_label TEXT;"
+	"ALTER TABLE comments ADD COLUMN sentiment_score REAL;"
+	"CREATE INDEX media_urls_sha ON media_urls(sha256) "
+	"  WHERE sha256 IS NOT NULL;"
+	"CREATE INDEX media_urls_audio_sha ON media_urls(audio_sha256) "
+	"  WHERE audio_sha256 IS NOT NULL;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

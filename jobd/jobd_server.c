@@ -36,6 +36,11 @@ const struct rep_route jobd_routes[] = {
 	{ PROTO_TASK_FINISH,		jobd_h_task_finish },
 	{ PROTO_TASK_FAIL,		jobd_h_task_fail },
 	{ PROTO_TASK_RELEASE,		jobd_h_task_release },
+	{ PROTO_POST_LIST,		jobd_h_post_list },
+	{ PROTO_POST_GET,		jobd_h_post_get },
+	{ PROTO_COMMENT_LIST,		jobd_h_comment_list },
+	{ PROTO_MEDIA_LIST,		jobd_h_media_list },
+	{ PROTO_MEDIA_FILE,		jobd_h_media_file },
 	{ PROTO_STATS_REPORT,		jobd_h_stats_report },
 	{ PROTO_METRICS,		jobd_h_metrics },
 	{ NULL,				NULL }

@@ -417,15 +417,23 @@ int
 bridge_call(struct bridge *b, const char *type, cJSON *body, int timeout_ms,
     bridge_cb cb, void *arg)
 {
+	int	rv = bridge_call_ref(b, type, body, timeout_ms, cb, arg);
+
+	cJSON_Delete(body);
+	return rv;
+}
+
+int
+bridge_call_ref(struct bridge *b, const char *type, const cJSON *body,
+    int timeout_ms, bridge_cb cb, void *arg)
+{
 	struct call	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		cJSON_Delete(body);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
-	}
 	proto_new_reqid(c->reqid);
+	/* printed at once: the caller may change or free body afterwards */
 	c->buf = proto_request_encode(c->reqid, type, body, &c->len);
-	cJSON_Delete(body);
 	if (c->buf == NULL) {
 		free(c);
 		return -1;

@@ -39,6 +39,9 @@ void		 bridge_close(struct bridge *b);
 /* Takes ownership of body. Returns 0, or -1 (the callback is not called). */
 int		 bridge_call(struct bridge *b, const char *type, cJSON *body,
 		    int timeout_ms, bridge_cb cb, void *arg);
+/* The same, leaving body with the caller (it is printed before return). */
+int		 bridge_call_ref(struct bridge *b, const char *type,
+		    const cJSON *body, int timeout_ms, bridge_cb cb, void *arg);
 /* connected pipes (0: jobd is not there) */
 int		 bridge_connected(struct bridge *b);
 int		 bridge_inflight(struct bridge *b);

@@ -332,9 +332,9 @@ task_pump(struct task *t)
 	if ((r = TAILQ_FIRST(&t->reports)) != NULL) {
 		t->report_inflight = 1;
 		t->refs++;
-		if (bridge_call(w->br, PROTO_TASK_REPORT,
-		    cJSON_Duplicate(r->body, 1), REPORT_TIMEOUT_MS,
-		    report_done, t) == -1) {
+		/* the body stays queued until jobd has it: a retry resends */
+		if (bridge_call_ref(w->br, PROTO_TASK_REPORT, r->body,
+		    REPORT_TIMEOUT_MS, report_done, t) == -1) {
 			t->report_inflight = 0;
 			t->refs--;
 			task_retry_later(t);
@@ -353,7 +353,7 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	struct task	*t = task_of(pub);
 	struct worker	*w = pub->w;
 	struct report	*r;
-	char		 batch[512];
+	char		 batch[512], *text;
 
 	snprintf(batch, sizeof(batch), "%s/%lld/%s/%u", w->name,
 	    (long long)pub->task_id, pub->lease_id, ++t->seq);
@@ -374,6 +374,19 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	}
 	if (checkpoint)
 		cJSON_AddItemToObject(r->body, F_CHECKPOINT, checkpoint);
+	/*
+	 * Queued as its text (a raw item): a few times smaller than the tree
+	 * of records, which is freed at once, and printed only this once
+	 * however often it is sent.
+	 */
+	if ((text = cJSON_PrintUnformatted(r->body)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	cJSON_Delete(r->body);
+	if ((r->body = cJSON_CreateRaw("")) == NULL)
+		fatalx("%s: out of memory", __func__);
+	/* the text itself, not a copy (cJSON allocates with malloc) */
+	free(r->body->valuestring);
+	r->body->valuestring = text;
 	r->cb = cb;
 	r->arg = arg;
 	TAILQ_INSERT_TAIL(&t->reports, r, entry);

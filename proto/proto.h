@@ -88,6 +88,59 @@
  *   job.cancel  {workspace_id, job_id}        -> {job}
  *     errors: not_found, conflict (already completed/failed/cancelled)
  *
+ * RESULTS (httpd: the posts, comments, media and export routes)
+ *   Every list is a keyset page: items in a fixed total order, limit
+ *   1..PROTO_PAGE_MAX, and cursor, an opaque string naming the last item
+ *   returned (null on the last page). Items stored after a page was read
+ *   appear in later pages or not at all, never twice, and no item is
+ *   skipped. count false spares jobd the total (exports page with it).
+ *   Errors: not_found (workspace, or job not in that workspace), invalid
+ *   (message "<field>: why", field one of q, cursor, limit, sort_by, ...).
+ *
+ *   post.list   {workspace_id, job_id?, q?, subreddit?, author?,
+ *                min_score?, max_score?, post_type?, sentiment_label?,
+ *                sort_by?: "created_utc"|"score"|"num_comments",
+ *                sort_order?: "asc"|"desc", limit?: 50, cursor?,
+ *                count?: true}
+ *     -> {posts: [post...], total, cursor: string|null, has_more}
+ *     Without job_id: the workspace's posts, each Reddit post once (the
+ *     copy stored last, whichever job stored it). q is an SQLite FTS5
+ *     query over title and selftext (words, "phrases", OR, NOT, prefix*);
+ *     a query FTS5 cannot parse is taken as plain words. subreddit
+ *     compares without case. Order: sort_by then id, sort_order (default
+ *     created_utc desc). A cursor only fits the sort it came from.
+ *   post.get    {workspace_id, post_id}  -> {post}   post also has media:
+ *     [media...] (the records of the job whose copy it is). not_found.
+ *   comment.list {workspace_id, job_id, post_id?, limit?, cursor?, count?}
+ *     -> {comments: [comment...], total, cursor, has_more}   stored order
+ *   media.list  {workspace_id, job_id, post_id?, limit?, cursor?, count?}
+ *     -> {media: [media...], total, cursor, has_more}        stored order
+ *   media.file  {workspace_id, sha256}
+ *     -> {sha256, path, content_type, bytes}  a downloaded file that a
+ *     media record of the workspace refers to; path as mediad reported it
+ *     (relative paths are under state_dir). not_found otherwise.
+ *
+ *   post    {id: "t3_..", job_id, subreddit, title, author, created_utc
+ *            (RFC 3339), score, upvote_ratio, num_comments, selftext, url,
+ *            permalink (https://www.reddit.com/...), post_type, domain,
+ *            flair, author_flair, over_18, spoiler, stickied, locked,
+ *            is_video, edited, distinguished, removed_by, num_crossposts,
+ *            thumbnail, scraped_at, sentiment_label, sentiment_score}
+ *   comment {id: "t1_..", job_id, post_id, parent_id, depth, author, body,
+ *            score, created_utc, is_deleted, is_removed, edited, stickied,
+ *            distinguished, is_submitter, controversiality, author_flair,
+ *            permalink, scraped_at, sentiment_label, sentiment_score}
+ *   media   {id, job_id, post_id, index, type, url, status: "pending"|
+ *            "downloaded"|"failed"|"skipped"|"cancelled", bytes, sha256,
+ *            content_type, audio_merged, audio_sha256, audio_bytes,
+ *            error, created_at, updated_at}
+ *            (bytes, sha256, content_type are null unless downloaded;
+ *            audio_* name a video's audio track kept as a file of its
+ *            own, media.file serves it too)
+ *   Absent Reddit fields are null. sentiment_* are null until the
+ *   sentiment plugin has run (it writes posts/comments.sentiment_label
+ *   and sentiment_score).
+ *
  * THE WORKER PROTOCOL (fetchd, mediad)
  *   A task is one unit of leased work: one "fetch" task per job, one "media"
  *   task per media item. Workers pull; jobd never pushes work.
@@ -428,6 +481,68 @@ struct proto_media_result {
 	int64_t		 audio_bytes;	/* < 0: absent */
 };
 cJSON	*proto_media_result_new(const struct proto_media_result *r);
+
+/* results (proto_results.c) */
+#define PROTO_POST_LIST		"post.list"
+#define PROTO_POST_GET		"post.get"
+#define PROTO_COMMENT_LIST	"comment.list"
+#define PROTO_MEDIA_LIST	"media.list"
+#define PROTO_MEDIA_FILE	"media.file"
+#define PROTO_PAGE_MAX		1000
+#define PROTO_PFX_POST		"t3_"
+#define PROTO_PFX_COMMENT	"t1_"
+#define PROTO_POST_LINK		"link"
+#define PROTO_POST_SELF		"self"
+#define PROTO_POST_IMAGE	"image"
+#define PROTO_POST_VIDEO	"video"
+#define PROTO_POST_GALLERY	"gallery"
+#define PROTO_SORT_CREATED	"created_utc"
+#define PROTO_SORT_SCORE	"score"
+#define PROTO_SORT_COMMENTS	"num_comments"
+#define PROTO_ORDER_ASC		"asc"
+#define PROTO_ORDER_DESC	"desc"
+#define PROTO_SENT_POSITIVE	"positive"
+#define PROTO_SENT_NEUTRAL	"neutral"
+#define PROTO_SENT_NEGATIVE	"negative"
+#define PROTO_MEDIA_PENDING	"pending"
+#define PROTO_MEDIA_CANCELLED	"cancelled"
+/* reply members httpd reads */
+#define PROTO_F_POSTS		"posts"
+#define PROTO_F_POST		"post"
+#define PROTO_F_COMMENTS	"comments"
+#define PROTO_F_MEDIA		"media"
+#define PROTO_F_CURSOR		"cursor"
+#define PROTO_F_HAS_MORE	"has_more"
+#define PROTO_F_TOTAL		"total"
+#define PROTO_F_PATH		"path"
+#define PROTO_F_CONTENT_TYPE	"content_type"
+#define PROTO_F_SHA256		"sha256"
+#define PROTO_F_STATUS		"status"
+#define PROTO_F_AUDIO_SHA256	"audio_sha256"
+
+struct proto_post_query {
+	const char	*workspace_id;
+	const char	*job_id;		/* NULL: the whole workspace */
+	const char	*q;
+	const char	*subreddit;
+	const char	*author;
+	const char	*post_type;
+	const char	*sentiment_label;
+	const char	*sort_by;		/* NULL: created_utc */
+	const char	*sort_order;		/* NULL: desc */
+	const char	*cursor;
+	int		 has_min_score, has_max_score;
+	int64_t		 min_score, max_score;
+	int64_t		 limit;
+	int		 no_count;
+};
+cJSON	*proto_post_list_req(const struct proto_post_query *q);
+cJSON	*proto_post_get_req(const char *workspace_id, const char *post_id);
+/* comment.list and media.list */
+cJSON	*proto_item_list_req(const char *workspace_id, const char *job_id,
+	    const char *post_id, int64_t limit, const char *cursor,
+	    int count);
+cJSON	*proto_media_file_req(const char *workspace_id, const char *sha256);
 
 /*
  * A synchronous client for tools and tests (rscrapectl): one req socket,

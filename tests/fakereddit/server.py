@@ -53,6 +53,7 @@ class Config:
         self.morechildren_lock = not ns.no_morechildren_lock
         self.tree_limit_max = 500
         self.retry_after = ns.retry_after
+        self.cache_bodies = ns.cache_bodies
 
 
 class Fault:
@@ -105,6 +106,7 @@ class Server:
         self.mc_inflight = 0
         self.requests = []                   # recent (method, path, status)
         self.bytes_cache = {}
+        self.body_cache = {}                 # --cache-bodies
         self.cache_bytes = 0
         self.live_threads = {}
 
@@ -204,6 +206,7 @@ class Reply:
         self.ctype = ctype
         self.headers = headers or []
         self.stream = None                   # (total_len, chunk generator)
+        self.gz = None                       # gzipped body, when known
 
 
 def json_reply(obj, status=200, raw=True, headers=None):
@@ -303,7 +306,9 @@ class Handler(BaseHTTPRequestHandler):
         if rep.stream is None and len(body) > 1024 and \
                 "gzip" in (self.headers.get("Accept-Encoding") or "") and \
                 rep.ctype.startswith("application/json"):
-            body = gzip.compress(body, 1)
+            if rep.gz is None:
+                rep.gz = gzip.compress(body, 1)
+            body = rep.gz
             gz = True
         cut = getattr(rep, "cut", False)
         try:
@@ -481,10 +486,33 @@ class Handler(BaseHTTPRequestHandler):
         args = dict(q)
         args.update(form)
         raw = args.get("raw_json") == "1"
-        rep = api.dispatch(srv, method, path, args, raw, public)
+        if cfg.cache_bodies and not path.startswith("/api/morechildren"):
+            rep = self.cached(method, path, args, raw, public)
+        else:
+            rep = api.dispatch(srv, method, path, args, raw, public)
         rep.headers += [("x-ratelimit-remaining", "%d.0" % remaining),
                         ("x-ratelimit-used", str(used)),
                         ("x-ratelimit-reset", str(reset))]
+        return rep
+
+
+    def cached(self, method, path, args, raw, public):
+        """--cache-bodies: an answer computed once per request, kept with
+        its gzipped form (benchmarks: the fake's own rendering then costs
+        both clients nothing; per-endpoint counters count first answers
+        only, live data is not seen)."""
+        srv = self.srv
+        key = (method, path, tuple(sorted(args.items())), raw, public)
+        hit = srv.body_cache.get(key)
+        if hit is None:
+            rep = api.dispatch(srv, method, path, args, raw, public)
+            if rep.stream is not None or getattr(rep, "cut", False):
+                return rep
+            hit = srv.body_cache[key] = rep
+            if len(rep.body) > 1024:
+                rep.gz = gzip.compress(rep.body, 1)
+        rep = Reply(hit.status, hit.body, hit.ctype, list(hit.headers))
+        rep.gz = hit.gz
         return rep
 
 
@@ -530,6 +558,9 @@ def parse_args(argv):
                     help="count overlapping morechildren calls, but answer")
     ap.add_argument("--fault", action="append", default=[],
                     help="fault rule as JSON (repeatable)")
+    ap.add_argument("--cache-bodies", action="store_true",
+                    help="benchmarks: compute each distinct answer once "
+                    "(no live data, endpoint counters count first answers)")
     ap.add_argument("--verbose", "-v", action="store_true")
     return ap.parse_args(argv)
 

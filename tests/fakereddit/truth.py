@@ -7,6 +7,7 @@ counts with these numbers.
 import math
 
 from . import media as M
+from . import render as R
 from .store import LISTING_SORTS, TIMED_SORTS, WINDOWS
 
 
@@ -227,7 +228,27 @@ def _posts_truth(srv, window, detail):
     if detail:
         out["media"]["list"] = items
         out["post_ids"] = [p.fullname for p in window]
+        out["post_fields"] = [_post_fields(srv, p) for p in window]
+        out["comment_fields"] = [_comment_fields(c) for p in window
+                                 for c in p.comments]
     return out
+
+
+def _post_fields(srv, p):
+    """A post as Reddit shows it (the fields a results API carries)."""
+    d = R.post(p, srv.base, srv.store)
+    return {k: d.get(k) for k in (
+        "name", "subreddit", "title", "author", "created_utc", "score",
+        "upvote_ratio", "num_comments", "selftext", "url", "permalink",
+        "is_self", "is_video", "is_gallery", "post_hint", "domain",
+        "over_18", "stickied", "removed_by_category")}
+
+
+def _comment_fields(c):
+    return {"name": c.fullname, "post_id": c.post.fullname,
+            "parent_id": c.parent_fullname, "depth": c.depth,
+            "author": c.author, "body": c.body, "score": c.score,
+            "created_utc": float(c.created), "state": c.state}
 
 
 def user_truth(srv, u, limit, detail=False):

@@ -143,7 +143,7 @@ test_post_removed_deleted(void **state)
 	struct rd_thread *th;
 	struct rd_post	 p;
 	const cJSON	*c;
-	cJSON		*comments = cJSON_CreateArray();
+	cJSON		*comments = cJSON_CreateArray(), *raw;
 	const char	*err;
 	char		*buf;
 	size_t		 len;
@@ -166,7 +166,9 @@ test_post_removed_deleted(void **state)
 		removed += cJSON_IsTrue(cJSON_GetObjectItem(c, "removed"));
 		assert_string_equal(rd_str(c, "post_id"), "t3_gx8r8z");
 		/* raw never carries the subtree */
-		assert_string_equal(rd_str(rd_obj(c, "raw"), "replies"), "");
+		raw = raw_json(c);
+		assert_string_equal(rd_str(raw, "replies"), "");
+		cJSON_Delete(raw);
 	}
 	assert_int_equal(deleted, 1);
 	assert_int_equal(removed, 1);
@@ -652,6 +654,70 @@ test_wrong_shapes(void **state)
 	assert_null(rd_thread_new(NULL));
 }
 
+/* every t1 below children: raw is the object's compact print, replies "" */
+static int
+check_raw(const cJSON *children)
+{
+	const cJSON	*thing, *data, *rep;
+	const char	*kind;
+	struct rd_comment c;
+	cJSON		*want, *raw;
+	char		*ws;
+	int		 n = 0;
+
+	cJSON_ArrayForEach(thing, children) {
+		if ((kind = rd_thing(thing, &data)) == NULL ||
+		    strcmp(kind, "t1") != 0)
+			continue;
+		assert_int_equal(rd_comment_extract(data, NULL, -1, &c, NULL),
+		    0);
+		raw = cJSON_GetObjectItemCaseSensitive(c.record, "raw");
+		assert_true(cJSON_IsRaw(raw));
+		want = cJSON_Duplicate(data, 1);
+		cJSON_ReplaceItemInObjectCaseSensitive(want, "replies",
+		    cJSON_CreateString(""));
+		ws = cJSON_PrintUnformatted(want);
+		assert_string_equal(raw->valuestring, ws);
+		free(ws);
+		cJSON_Delete(want);
+		cJSON_Delete(c.record);
+		n++;
+		rep = cJSON_GetObjectItemCaseSensitive(data, "replies");
+		if (rd_thing(rep, &data) != NULL)
+			n += check_raw(rd_arr(data, "children"));
+	}
+	return n;
+}
+
+static void
+test_comment_raw_is_the_object_printed(void **state)
+{
+	static const char *const files[] = {
+		"comments_3hahrw_limit10.json",
+		"comments_gx8r8z_removed_deleted.json",
+		"comments_6otocc_continue_thread.json",
+		"listing_user_spez_comments_new.json",
+	};
+	const cJSON	*listing, *data;
+	cJSON		*root;
+	char		*buf;
+	size_t		 i, len;
+	int		 n = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		buf = fixture(files[i], &len);
+		assert_non_null(root = rd_json_parse(buf, len, NULL));
+		listing = cJSON_IsArray(root) ? cJSON_GetArrayItem(root, 1) :
+		    root;
+		assert_non_null(rd_thing(listing, &data));
+		n += check_raw(rd_arr(data, "children"));
+		cJSON_Delete(root);
+		free(buf);
+	}
+	assert_true(n > 20);
+}
+
 int
 main(void)
 {
@@ -659,6 +725,7 @@ main(void)
 		cmocka_unit_test(test_listings),
 		cmocka_unit_test(test_listing_rejects),
 		cmocka_unit_test(test_post_removed_deleted),
+		cmocka_unit_test(test_comment_raw_is_the_object_printed),
 		cmocka_unit_test(test_post_types),
 		cmocka_unit_test(test_post_type_counts),
 		cmocka_unit_test(test_extract_rejects),

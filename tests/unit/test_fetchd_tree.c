@@ -270,7 +270,7 @@ test_morechildren(void **state)
 	struct rd_thread *th;
 	struct rd_thread_stats st;
 	const cJSON	*c;
-	cJSON		*comments = cJSON_CreateArray(), *root;
+	cJSON		*comments = cJSON_CreateArray(), *root, *raw;
 	char		 parent[RD_FULLNAME_MAX + 1];
 	const char	*err;
 	char		*buf, *tree;
@@ -297,9 +297,10 @@ test_morechildren(void **state)
 	cJSON_ArrayForEach(c, comments) {
 		if (i++ == 0)
 			continue;
-		if (rd_num(c, "depth", -1) != rd_num(rd_obj(c, "raw"), "depth",
-		    -2))
+		raw = raw_json(c);
+		if (rd_num(c, "depth", -1) != rd_num(raw, "depth", -2))
 			bad++;
+		cJSON_Delete(raw);
 	}
 	assert_int_equal(bad, 0);
 	cJSON_Delete(root);

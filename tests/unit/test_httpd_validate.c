@@ -182,30 +182,54 @@ test_list_query(void **state)
 static void
 test_paths(void **state)
 {
-	char	 ws[37], job[37];
-	int	 wok, jok;
+	static const char jobs[] = "/api/v1/workspaces/{workspace_id}/jobs";
+	static const char job[] =
+	    "/api/v1/workspaces/{workspace_id}/jobs/{job_id}";
+	static const char post[] =
+	    "/api/v1/workspaces/{workspace_id}/posts/{post_id}";
+	static const char media[] =
+	    "/api/v1/workspaces/{workspace_id}/media/{sha256}";
+	struct gw_path	 p;
 
 	(void)state;
-	assert_int_equal(gw_path_parse("/healthz", ws, &wok, job, &jok),
-	    GW_PATH_HEALTHZ);
-	assert_int_equal(gw_path_parse("/api/v1/workspaces/ws_0a1b2c3d-4e5f-"
-	    "4a6b-8c7d-8e9f0a1b2c3d/jobs", ws, &wok, job, &jok), GW_PATH_JOBS);
-	assert_true(wok);
-	assert_string_equal(ws, "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d");
-	assert_int_equal(gw_path_parse("/api/v1/workspaces/0A1B2C3D-4E5F-"
+	assert_true(gw_path_match("/healthz", "/healthz", &p));
+	assert_false(gw_path_match("/healthz", "/healthz/", &p));
+	assert_true(gw_path_match(jobs, "/api/v1/workspaces/ws_0a1b2c3d-4e5f-"
+	    "4a6b-8c7d-8e9f0a1b2c3d/jobs", &p));
+	assert_true(p.ws_ok);
+	assert_string_equal(p.ws, "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d");
+	assert_true(gw_path_match(job, "/api/v1/workspaces/0A1B2C3D-4E5F-"
 	    "4A6B-8C7D-8E9F0A1B2C3D/jobs/job_3f1e2d4c-5b6a-4789-9abc-"
-	    "def012345678", ws, &wok, job, &jok), GW_PATH_JOB);
-	assert_true(wok && jok);
-	assert_string_equal(job, "3f1e2d4c-5b6a-4789-9abc-def012345678");
-	assert_int_equal(gw_path_parse("/api/v1/workspaces/nope/jobs/x", ws,
-	    &wok, job, &jok), GW_PATH_JOB);
-	assert_false(wok || jok);
-	assert_int_equal(gw_path_parse("/api/v1/workspaces/x/jobs/a/b", ws,
-	    &wok, job, &jok), GW_PATH_NONE);
-	assert_int_equal(gw_path_parse("/api/v1/workspaces/x/jobs/", ws,
-	    &wok, job, &jok), GW_PATH_NONE);
-	assert_int_equal(gw_path_parse("/api/v2/workspaces/x/jobs", ws,
-	    &wok, job, &jok), GW_PATH_NONE);
+	    "def012345678", &p));
+	assert_true(p.ws_ok && p.job_ok);
+	assert_string_equal(p.job, "3f1e2d4c-5b6a-4789-9abc-def012345678");
+	/* a segment that is no id still matches: the handler says 404 */
+	assert_true(gw_path_match(job, "/api/v1/workspaces/nope/jobs/x", &p));
+	assert_false(p.ws_ok || p.job_ok);
+	assert_false(gw_path_match(job, "/api/v1/workspaces/x/jobs/a/b", &p));
+	assert_false(gw_path_match(jobs, "/api/v1/workspaces/x/jobs/", &p));
+	assert_false(gw_path_match(job, "/api/v1/workspaces/x/jobs/", &p));
+	assert_false(gw_path_match(jobs, "/api/v2/workspaces/x/jobs", &p));
+	assert_false(gw_path_match(jobs, "/api/v1/workspaces//jobs", &p));
+	assert_true(gw_path_match(post, "/api/v1/workspaces/x/posts/t3_1abc",
+	    &p));
+	assert_true(p.post_ok);
+	assert_string_equal(p.post, "t3_1abc");
+	assert_true(gw_path_match(post, "/api/v1/workspaces/x/posts/1abc",
+	    &p));
+	assert_string_equal(p.post, "t3_1abc");
+	assert_true(gw_path_match(post, "/api/v1/workspaces/x/posts/t1_1abc",
+	    &p));
+	assert_false(p.post_ok);
+	assert_true(gw_path_match(media, "/api/v1/workspaces/x/media/"
+	    "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+	    &p));
+	assert_true(p.sha_ok);
+	assert_string_equal(p.sha, "e3b0c44298fc1c149afbf4c8996fb92427ae41e46"
+	    "49b934ca495991b7852b855");
+	assert_true(gw_path_match(media, "/api/v1/workspaces/x/media/abc",
+	    &p));
+	assert_false(p.sha_ok);
 }
 
 static void

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <cjson/cJSON.h>
+
 static inline const char *
 datadir(void)
 {
@@ -47,6 +49,20 @@ fixture(const char *name, size_t *lenp)
 
 	snprintf(path, sizeof(path), "%s/reddit/%s", datadir(), name);
 	return slurp(path, lenp);
+}
+
+/*
+ * A comment record's raw, parsed: fetchd keeps it as printed JSON text (a
+ * cJSON raw item) until jobd has it. The caller deletes the result.
+ */
+static inline cJSON *
+raw_json(const cJSON *record)
+{
+	const cJSON	*raw = cJSON_GetObjectItemCaseSensitive(record, "raw");
+
+	if (cJSON_IsRaw(raw))
+		return cJSON_Parse(raw->valuestring);
+	return cJSON_Duplicate(raw, 1);
 }
 
 #endif
