@@ -39,7 +39,9 @@ def make(fake, archive):
 @pytest.fixture(scope="module")
 def env():
     require("rscrapectl", "jobd", "httpd", "fetchd")
-    fake = FakeReddit(scenario="history")
+    # four jobs of ~200 requests each share one client id: a budget that
+    # no test reaches, so the rate governor never slows them down
+    fake = FakeReddit(scenario="history", args=["--budget", "100000"])
     fake.start()
     stacks = []
     try:
@@ -128,6 +130,7 @@ def test_history_stops_at_the_limit(env):
 def test_history_resumes_after_fetchd_is_killed(env):
     fake, (s, ws, key), _ = env
     truth = fake.truth(sub="historysub", limit=ALL)
+    fake.reset()
     path = create(s, ws, key, limit=ALL)
     wait_until(lambda: s.http("GET", path, key=key).json()
                ["posts_scraped"] > 1100, timeout=60, interval=0.05,

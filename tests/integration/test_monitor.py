@@ -23,7 +23,7 @@ SUB = "livesub"
 @pytest.fixture(scope="module")
 def env():
     require("rscrapectl", "jobd", "httpd", "fetchd")
-    fake = FakeReddit(scenario="small")
+    fake = FakeReddit(scenario="small", args=["--budget", "100000"])
     fake.start()
     s = Stack(env={
         "RSCRAPE_REDDIT_API_URL": fake.base,
