@@ -26,6 +26,22 @@
 #define PROTO_MODE_MONITOR	"monitor"
 #endif
 
+/* task.job, task.report reply and progress fields every mode reads */
+#define J_TARGET	"target"
+#define J_TARGET_TYPE	"target_type"
+#define J_CONFIG	"config"
+#define J_LIMIT		"limit"
+#define J_MEDIA		"download_media"
+#define J_COMMENTS	"scrape_comments"
+#define R_POSTS		"posts_scraped"
+#define R_COMMENTS	"comments_scraped"
+#define R_MEDIA_NEW	"media_new"
+#define P_POSTS		"posts"
+#define P_COMMENTS	"comments"
+#define P_MEDIA		"media"
+#define P_PHASE		"phase"
+#define P_REQUESTS	"requests"
+
 /* ------------------------------------------------------------------ */
 /* the rate governor (fetchd_rate.c)                                   */
 

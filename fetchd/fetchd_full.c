@@ -42,21 +42,7 @@
 #define FULL_PAGE	100	/* Reddit's largest listing page */
 
 /* job, progress and checkpoint fields */
-#define J_TARGET	"target"
-#define J_TARGET_TYPE	"target_type"
-#define J_CONFIG	"config"
-#define J_LIMIT		"limit"
-#define J_MEDIA		"download_media"
-#define J_COMMENTS	"scrape_comments"
-#define R_POSTS		"posts_scraped"
-#define R_COMMENTS	"comments_scraped"
-#define R_MEDIA_NEW	"media_new"
-#define P_POSTS		"posts"
-#define P_COMMENTS	"comments"
-#define P_MEDIA		"media"
-#define P_PHASE		"phase"
 #define P_EXHAUSTED	"listing_exhausted"
-#define P_REQUESTS	"requests"
 #define C_ABOUT		"about"
 #define C_AFTER		"after"
 #define C_LISTED	"listed"

@@ -19,15 +19,11 @@
  * batch that carries the new mark. A comment of a new post arrives through
  * the comment stream like any other.
  *
- * Rhythm: the next poll comes after `interval` seconds, within [monitor]
- * min_interval..max_interval: back to min_interval when a poll had to
- * page back (the target outran a page), halved when it found something,
- * 1.5 times longer when it found nothing. It never polls faster than a
- * quarter of [reddit] requests_per_minute allows for the requests one poll
- * spent, leaving the rest of the budget to other jobs.
- *
- * The job runs until cancelled or until `limit` posts are stored (then
- * completed).
+ * Rhythm (within [monitor] min_interval..max_interval): min_interval
+ * after a poll that had to page back, half the interval after one that
+ * found something, 1.5 times after a quiet one; never faster than a
+ * quarter of [reddit] requests_per_minute allows for one poll's requests.
+ * It runs until cancelled or until `limit` posts are stored (completed).
  *
  * Checkpoint (with each batch, so it never runs ahead of the records):
  *   {about, after, listed, exhausted, pending: [..] (the start),
@@ -52,20 +48,6 @@
 #define M_WALK_MAX	10	/* pages per walk: Reddit's ~1000 horizon */
 #define M_RING		64	/* batches in flight, tracked */
 
-#define J_TARGET	"target"
-#define J_TARGET_TYPE	"target_type"
-#define J_CONFIG	"config"
-#define J_LIMIT		"limit"
-#define J_MEDIA		"download_media"
-#define J_COMMENTS	"scrape_comments"
-#define R_POSTS		"posts_scraped"
-#define R_COMMENTS	"comments_scraped"
-#define R_MEDIA_NEW	"media_new"
-#define P_POSTS		"posts"
-#define P_COMMENTS	"comments"
-#define P_MEDIA		"media"
-#define P_PHASE		"phase"
-#define P_REQUESTS	"requests"
 #define P_POLLS		"polls"
 #define P_LAST_POLL	"last_poll_at"
 #define P_NEXT_POLL	"next_poll_at"
@@ -164,20 +146,23 @@ id_cmp(const char *a, const char *b)
 	return strcmp(x, y);
 }
 
+/* RFC 3339 UTC, or null for 0 */
 static void
-rfc3339(time_t t, char *buf, size_t len)
+add_time(cJSON *o, const char *key, time_t t)
 {
 	struct tm	tm;
+	char		buf[32];
 
+	if (t <= 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
 	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(o, key, buf);
 }
 
-static int
-posts_full(const struct mon_job *j)
-{
-	return j->posts + j->unacked >= j->limit;
-}
+#define posts_full(j)	((j)->posts + (j)->unacked >= (j)->limit)
 
 /* ---------------------------------------------------------------- */
 /* progress, checkpoint, batches                                      */
@@ -186,7 +171,6 @@ static cJSON *
 mon_progress(const struct mon_job *j)
 {
 	cJSON	*p = cJSON_CreateObject();
-	char	 buf[32];
 
 	cJSON_AddNumberToObject(p, P_POSTS, (double)j->posts);
 	cJSON_AddNumberToObject(p, P_COMMENTS, (double)j->comments);
@@ -195,16 +179,8 @@ mon_progress(const struct mon_job *j)
 	    j->started ? "polling" : "starting");
 	cJSON_AddNumberToObject(p, P_REQUESTS, (double)j->requests);
 	cJSON_AddNumberToObject(p, P_POLLS, (double)j->polls);
-	if (j->last_poll > 0) {
-		rfc3339(j->last_poll, buf, sizeof(buf));
-		cJSON_AddStringToObject(p, P_LAST_POLL, buf);
-	} else
-		cJSON_AddNullToObject(p, P_LAST_POLL);
-	if (j->next_poll > 0 && !j->ended) {
-		rfc3339(j->next_poll, buf, sizeof(buf));
-		cJSON_AddStringToObject(p, P_NEXT_POLL, buf);
-	} else
-		cJSON_AddNullToObject(p, P_NEXT_POLL);
+	add_time(p, P_LAST_POLL, j->last_poll);
+	add_time(p, P_NEXT_POLL, j->ended ? 0 : j->next_poll);
 	cJSON_AddNumberToObject(p, P_INTERVAL, j->interval);
 	cJSON_AddNumberToObject(p, P_NEW_POSTS, (double)j->ps.total);
 	cJSON_AddNumberToObject(p, P_NEW_COMMENTS, (double)j->cs.total);
@@ -236,10 +212,9 @@ mon_checkpoint(const struct mon_job *j)
 static void
 copy_id(char *dst, const cJSON *c, const char *key)
 {
-	const char	*s = NULL;
+	const char	*s = rd_str(c, key);
 
-	if (proto_get_str(c, key, 0, &s, NULL) == 0 && s != NULL &&
-	    strlen(s) <= RD_FULLNAME_MAX)
+	if (s != NULL && strlen(s) <= RD_FULLNAME_MAX)
 		snprintf(dst, RD_FULLNAME_MAX + 1, "%s", s);
 }
 
