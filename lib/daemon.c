@@ -196,6 +196,9 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	}
 
 	event_base_dispatch(d.base);
+	/* the loop is over: a second SIGTERM must not cut the clean-up short */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 
 	if (ops->fini)
 		ops->fini(&d);
