@@ -6,14 +6,20 @@
  * the governor paces request starts rather than letting libcurl burst:
  * the interval between two starts is the larger of 60/requests_per_minute
  * and (time left in the window) / (requests left in it), the spreading
- * that prawcore does. With nothing left it waits for the reset; after a
- * 429 it waits Retry-After. Answers without the headers (some errors,
- * unauthenticated JSON) are counted locally.
+ * that prawcore does. With nothing left it waits for the reset (and a
+ * second more: Reddit's reset is whole seconds); after a 429 it waits
+ * Retry-After. While the window is unknown (at start, or once the reset
+ * has passed) one request goes alone and its answer's headers say the
+ * rest, so a window guessed over too early never takes a burst. Answers
+ * without the headers (some errors) are counted locally.
  */
 #include <stdlib.h>
 #include <time.h>
 
 #include "fetchd/fetchd.h"
+
+#define RATE_RESET_SLACK	1.0	/* X-Ratelimit-Reset is whole seconds */
+#define RATE_PROBE_WAIT		0.25	/* re-checked on every answer anyway */
 
 double
 rate_now(void)
@@ -45,19 +51,19 @@ rate_wait(const struct rd_rate *r, double now, int inflight)
 
 	if (now < r->blocked_until)
 		return r->blocked_until - now;
+	/* nothing left: the next start is at the reset, a second after */
+	if (r->remaining >= 0 && r->remaining < 1 && r->reset_at > 0 &&
+	    now < r->reset_at + RATE_RESET_SLACK)
+		return r->reset_at + RATE_RESET_SLACK - now;
 	window_known = r->remaining >= 0 && r->reset_at > now;
+	if (!window_known && inflight > 0)
+		return RATE_PROBE_WAIT;		/* one alone, for the headers */
 	if (window_known) {
 		/* answers still to come were counted when they started */
 		left = r->remaining;
-		if (left < 1) {
-			/* nothing left: the next start is at the reset
-			 * (and only once the in-flight ones are in) */
-			return r->reset_at - now + 0.05;
-		}
 		if ((r->reset_at - now) / left > interval)
 			interval = (r->reset_at - now) / left;
 	}
-	(void)inflight;
 	if (r->last_start > 0) {
 		next = r->last_start + interval;
 		if (next > now)

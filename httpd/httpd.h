@@ -96,8 +96,11 @@ struct gw_bucket {
 #define GW_AUTH_SLOTS	1024
 #define GW_BUCKET_SLOTS	1024
 
+struct gw_events;
+
 struct gw {
 	struct daemon		*d;
+	struct gw_events	*events;	/* httpd_events.c */
 	struct evhttp		*http;
 	struct evhttp_bound_socket *sock;
 	struct bridge		*jobd;
@@ -231,6 +234,16 @@ void	 gw_h_job_create(struct gw_req *gr);
 void	 gw_h_job_list(struct gw_req *gr);
 void	 gw_h_job_get(struct gw_req *gr);
 void	 gw_h_job_cancel(struct gw_req *gr);
+/* httpd_events.c: the live event stream (SSE) of one job */
+int	 gw_events_open(struct gw *gw);
+void	 gw_events_cron(struct gw *gw);
+int	 gw_events_stop(struct gw *gw);
+void	 gw_events_close(struct gw *gw);
+int	 gw_events_streams(struct gw *gw);
+void	 gw_h_job_events(struct gw_req *gr);
+/* "<epoch>/<seq>" of a Last-Event-ID; 0 ok, -1 not one of ours */
+int	 gw_event_id_parse(const char *s, char epoch[37], uint64_t *seq);
+
 /* httpd_route.c: send a request to jobd; cont runs with its reply */
 void	 gw_call(struct gw_req *gr, const char *type, cJSON *body,
 	    gw_cont cont);

@@ -54,6 +54,7 @@ struct gw_export {
 	int			 comments;
 	int			 started;
 	int			 closed;	/* the client went away */
+	int			 cut;		/* ended short: jobd failed */
 	int			 calling;	/* a jobd call in flight */
 	int			 last;		/* the page sent was the last */
 	char			 ws[64];
@@ -188,7 +189,8 @@ export_free(struct gw_export *x)
 		    x->comments ? PROTO_F_COMMENTS : PROTO_F_POSTS,
 		    (long long)x->rows,
 		    (double)(daemon_now_ms() - x->started_ms) / 1000.0,
-		    x->closed ? " (client left)" : "");
+		    x->cut ? " (cut short)" : x->closed ? " (client left)" :
+		    "");
 	}
 	if (x->evcon != NULL)
 		evhttp_connection_set_closecb(x->evcon, NULL, NULL);
@@ -232,6 +234,7 @@ export_abort(struct gw_export *x, const char *why)
 	log_warnx("export %s: stopped after %lld rows: %s", x->job,
 	    (long long)x->rows, why);
 	x->closed = 1;
+	x->cut = 1;
 	x->req = NULL;
 	x->evcon = NULL;
 	if (evcon != NULL) {

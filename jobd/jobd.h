@@ -65,6 +65,7 @@ enum jobd_stmt {
 	ST_TASK_CANCEL_URL,
 	ST_POST_INSERT,
 	ST_POST_UPDATE,
+	ST_POST_SUPERSEDE,
 	ST_COMMENT_INSERT,
 	ST_COMMENT_UPDATE,
 	ST_MEDIA_INSERT,
@@ -131,6 +132,7 @@ struct jobd {
 	/* tests watch events here; called after each publish */
 	void		(*ev_hook)(const char *topic, const cJSON *body, void *arg);
 	void		*ev_hook_arg;
+	struct plugins	*plugins;	/* NULL: none run (unit tests) */
 	int64_t		 lease_ms;
 	int64_t		 started_ms;
 	int64_t		 (*clock)(void);	/* wall clock in ms; tests inject */
@@ -248,12 +250,82 @@ int	 media_url_result(struct jobd *jd, int64_t url_id, const cJSON *result,
 	    int64_t now_ms);
 int	 media_job_dropped(struct jobd *jd, int64_t jid, int64_t now_ms);
 
-/* jobd_results.c: reading posts, comments and media */
+/* jobd_posts.c: post.list, post.get */
 int	 jobd_h_post_list(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_post_get(struct rep_ctx *ctx, void *arg);
+/* jobd_results.c: comment.list, media.list, media.file */
 int	 jobd_h_comment_list(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_media_list(struct rep_ctx *ctx, void *arg);
 int	 jobd_h_media_file(struct rep_ctx *ctx, void *arg);
+
+/* jobd_results.c: helpers shared by the results handlers (jobd_posts.c) */
+#define RES_CURSOR_MAX	512
+#define RES_SQL_MAX	4096
+struct res_sql {
+	char	 s[RES_SQL_MAX];
+	size_t	 n;
+};
+/*
+ * Fields picked from the raw Reddit object: one json_extract() with many
+ * paths returns them as one JSON array (the object is parsed once).
+ * Each becomes a member under its public name; Reddit's own JSON types
+ * pass through, absent ones are null.
+ */
+struct res_extra {
+	const char	*path;
+	const char	*name;
+	int		 kind;
+};
+#define RES_EX_COPY	0
+#define RES_EX_EDITED	1	/* false or a time: a boolean */
+#define RES_EX_URL	2	/* "self", "default", ...: null */
+#define RES_EX_BOOL	3	/* absent: false */
+void	 res_sql_add(struct res_sql *b, const char *s);
+void	 res_sql_extract(struct res_sql *b, const char *col,
+	    const struct res_extra *f);
+void	 res_add_extras(cJSON *o, const struct res_extra *f,
+	    sqlite3_stmt *st, int col);
+void	 res_b64url_encode(const unsigned char *in, size_t n, char *out);
+int	 res_b64url_decode(const char *in, char *out, size_t outlen);
+void	 res_bind_text(sqlite3_stmt *st, const char *name, const char *v);
+void	 res_bind_int(sqlite3_stmt *st, const char *name, int64_t v);
+void	 res_add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+void	 res_add_int(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+void	 res_add_real(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+void	 res_add_secs(cJSON *o, const char *key, sqlite3_stmt *st, int col);
+void	 res_add_permalink(cJSON *o, const char *key, const char *path);
+int	 res_job_of(struct jobd *jd, struct rep_ctx *ctx, const char *ws,
+	    const char *job, int64_t *jid);
+sqlite3_stmt *res_prepare(struct jobd *jd, const char *sql);
+int	 res_page_args(struct rep_ctx *ctx, int64_t *limit, int *count);
+int	 res_opt_str(struct rep_ctx *ctx, const char *key, const char **out);
+int	 res_opt_enum(struct rep_ctx *ctx, const char *key,
+	    const char *const *set, const char **out);
+enum { MC_MID, MC_JOB, MC_POST, MC_IDX, MC_KIND, MC_URL, MC_STATUS,
+	MC_BYTES, MC_SHA, MC_CTYPE, MC_ERROR, MC_CREATED, MC_UPDATED,
+	MC_AMERGED, MC_ASHA, MC_ABYTES };
+#define RES_MEDIA_SQL "SELECT m.mid, (SELECT id FROM jobs WHERE jid = m.jid), " \
+	"m.post_id, m.idx, m.kind, m.url, " \
+	"m.status, u.bytes, u.sha256, u.content_type, coalesce(u.error, " \
+	"CASE WHEN json_valid(m.extra) THEN json_extract(m.extra, " \
+	"'$.error') END), m.created_at, m.updated_at, u.audio_merged, " \
+	"u.audio_sha256, u.audio_bytes FROM media m " \
+	"LEFT JOIN media_urls u ON u.url_id = m.url_id WHERE m.jid = :jid"
+
+cJSON	*res_media_json(sqlite3_stmt *st);
+void	 res_add_annotations(cJSON *o, sqlite3_stmt *st, int col);
+
+/* jobd_plugins.c: a job's plugins, after its scrape (README "Plugins") */
+struct plugins;
+struct event_base;
+struct rs_config;
+int	 plugins_open(struct jobd *jd, struct event_base *base,
+	    const struct rs_config *cf);
+void	 plugins_close(struct jobd *jd);
+void	 plugins_cron(struct jobd *jd, int64_t now_ms);
+int	 plugins_hold(struct jobd *jd, int64_t jid, sqlite3_stmt *row,
+	    int64_t now_ms);
+cJSON	*plugins_progress(sqlite3_stmt *row);
 
 /* jobd_events.c: pub socket; events queue until the transaction commits */
 int	 events_open(struct jobd *jd, const char *url, const char **errp);
@@ -269,7 +341,7 @@ extern const char *const job_statuses[];
 enum { JC_JID, JC_ID, JC_WS, JC_TARGET, JC_TTYPE, JC_MODE, JC_LIMIT,
 	JC_MEDIA, JC_COMMENTS, JC_PLUGINS, JC_STATUS, JC_STARTED,
 	JC_COMPLETED, JC_POSTS, JC_NCOMMENTS, JC_MTOTAL, JC_MDOWN, JC_MFAIL,
-	JC_ERROR, JC_PROGRESS, JC_CREATED };
+	JC_ERROR, JC_PROGRESS, JC_CREATED, JC_PLUGIN_STATE };
 int	 jobd_one_of(const char *s, const char *const *set);
 void	 jobd_add_prefixed(cJSON *obj, const char *key, const char *prefix,
 	    const char *uuid);

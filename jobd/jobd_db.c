@@ -195,13 +195,55 @@ static const char *const migrations[] = {
 	"  WHERE sha256 IS NOT NULL;"
 	"CREATE INDEX media_urls_audio_sha ON media_urls(audio_sha256) "
 	"  WHERE audio_sha256 IS NOT NULL;",
+	/*
+	 * 4: the posts API reads in index order. latest marks the copy of a
+	 * Reddit post that a workspace shows (the one stored last, by
+	 * whichever job); every sort has an index ending in id (the keyset
+	 * tie-break) so a page reads limit rows, not the workspace; sort
+	 * columns are never NULL (a keyset comparison with NULL is false);
+	 * names compare without case, as Reddit's do.
+	 */
+	"ALTER TABLE posts ADD COLUMN latest INTEGER NOT NULL DEFAULT 1;"
+	"UPDATE posts SET latest = 0 WHERE EXISTS (SELECT 1 FROM posts p2"
+	"  WHERE p2.workspace_id = posts.workspace_id AND p2.id = posts.id"
+	"  AND p2.pid > posts.pid);"
+	"UPDATE posts SET created_utc = 0 WHERE created_utc IS NULL;"
+	"UPDATE posts SET score = 0 WHERE score IS NULL;"
+	"UPDATE posts SET num_comments = 0 WHERE num_comments IS NULL;"
+	"DROP INDEX posts_job_created;"
+	"DROP INDEX posts_ws_created;"
+	"DROP INDEX posts_ws_score;"
+	"DROP INDEX posts_ws_comments;"
+	"DROP INDEX posts_ws_subreddit;"
+	"DROP INDEX posts_ws_author;"
+	"CREATE INDEX posts_job_created ON posts(jid, created_utc, id);"
+	"CREATE INDEX posts_job_score ON posts(jid, score, id);"
+	"CREATE INDEX posts_job_comments ON posts(jid, num_comments, id);"
+	"CREATE INDEX posts_ws_created ON posts(workspace_id, created_utc, id)"
+	"  WHERE latest = 1;"
+	"CREATE INDEX posts_ws_score ON posts(workspace_id, score, id)"
+	"  WHERE latest = 1;"
+	"CREATE INDEX posts_ws_comments ON posts(workspace_id, num_comments, id)"
+	"  WHERE latest = 1;"
+	"CREATE INDEX posts_ws_subreddit ON posts(workspace_id,"
+	"  subreddit COLLATE NOCASE, created_utc) WHERE latest = 1;"
+	"CREATE INDEX posts_ws_author ON posts(workspace_id,"
+	"  author COLLATE NOCASE, created_utc) WHERE latest = 1;",
+	/*
+	 * 5: plugins. Each plugin's state per job (progress.plugins), and
+	 * the annotations plugins wrote per post and comment, by plugin name.
+	 */
+	"ALTER TABLE jobs ADD COLUMN plugin_state TEXT;"
+	"ALTER TABLE posts ADD COLUMN annotations TEXT;"
+	"ALTER TABLE comments ADD COLUMN annotations TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define JOB_COLS "jid, id, workspace_id, target, target_type, mode, lim, " \
 	"download_media, scrape_comments, plugins, status, started_at, " \
 	"completed_at, posts_scraped, comments_scraped, media_total, " \
-	"media_downloaded, media_failed, error_message, progress, created_at"
+	"media_downloaded, media_failed, error_message, progress, created_at, " \
+	"plugin_state"
 #define KEY_COLS "id, workspace_id, name, prefix, scopes, created_at, " \
 	"last_used_at, revoked_at"
 
@@ -307,11 +349,16 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_POST_INSERT] = "INSERT INTO posts(jid, id, workspace_id, "
 	    "subreddit, author, title, created_utc, score, num_comments, url, "
 	    "permalink, selftext, post_type, raw, stored_at) VALUES (?1, ?2, "
-	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+	    "?3, ?4, ?5, ?6, ifnull(?7, 0), ifnull(?8, 0), ifnull(?9, 0), "
+	    "?10, ?11, ?12, ?13, ?14, ?15) "
 	    "ON CONFLICT (jid, id) DO NOTHING",
+	/* a new copy of a post is the one its workspace shows */
+	[ST_POST_SUPERSEDE] = "UPDATE posts SET latest = 0 "
+	    "WHERE workspace_id = ?1 AND id = ?2 AND pid <> ?3 AND latest = 1",
 	/* a re-fetched post keeps its row; its mutable fields follow Reddit */
-	[ST_POST_UPDATE] = "UPDATE posts SET title = ?3, score = ?4, "
-	    "num_comments = ?5, selftext = ?6, raw = ?7 "
+	[ST_POST_UPDATE] = "UPDATE posts SET title = ?3, "
+	    "score = ifnull(?4, 0), num_comments = ifnull(?5, 0), "
+	    "selftext = ?6, raw = ?7 "
 	    "WHERE jid = ?1 AND id = ?2 AND raw IS NOT ?7",
 	[ST_COMMENT_INSERT] = "INSERT INTO comments(jid, id, post_id, "
 	    "parent_id, depth, author, body, score, created_utc, deleted, "

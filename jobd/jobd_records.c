@@ -105,7 +105,11 @@ store_post(struct jobd *jd, int64_t jid, const char *ws, const cJSON *p,
 		return -1;
 	if (sqlite3_changes(jd->db) > 0) {
 		(*added)++;
-		return 0;
+		st = jobd_stmt(jd, ST_POST_SUPERSEDE);
+		sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+		bind_str(st, 2, p, "id");
+		sqlite3_bind_int64(st, 3, sqlite3_last_insert_rowid(jd->db));
+		return jobd_step_done(jd, st);
 	}
 	st = jobd_stmt(jd, ST_POST_UPDATE);
 	sqlite3_bind_int64(st, 1, jid);

@@ -235,6 +235,12 @@
  *                    metrics: {...}}],
  *         starts: {<daemon>: n}   (instances seen since jobd started)}
  *
+ * PLUGINS
+ *   jobd runs a job's plugins itself after its scrape completes (no message
+ *   carries them; README "Plugins" is the contract, jobd_plugins.c why):
+ *   the job stays running meanwhile and job.progress events carry
+ *   progress.plugins.
+ *
  * EVENTS (jobd pub socket)
  *   Each message is "<topic> <json>", so a subscriber can filter by topic
  *   prefix. json = {"v": 1, "seq": n, "epoch": "<jobd start id>", ...}.
@@ -244,7 +250,8 @@
  *     job.created    {job_id, workspace_id}
  *     job.progress   {job_id, workspace_id, progress, posts_scraped,
  *                     comments_scraped, media_downloaded}
- *     job.status     {job_id, workspace_id, status, error_message}
+ *     job.status     {job_id, workspace_id, status, error_message,
+ *                     posts_scraped, comments_scraped, media_downloaded}
  *     job.cancel     {job_id}
  *     work.available {kind}
  */

@@ -165,8 +165,9 @@ def test_token_renewed_before_it_expires(make_stack, clean_fake):
     took = time.monotonic() - t0
     assert_exact(j, truth)
     st = fake.stats()
+    assert took > 4, took                      # outlived its first token
     assert st.get("401", 0) == 0, st          # never used an expired token
-    assert st["grant_client_credentials"] >= int(took // 4) + 1, (st, took)
+    assert st["grant_client_credentials"] >= 2, st
     assert st["api"] == truth["requests_min"]["total"], st
 
 

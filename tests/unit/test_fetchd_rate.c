@@ -25,10 +25,31 @@ test_rpm_ceiling(void **state)
 	rate_init(&r, 100);
 	assert_true(rate_wait(&r, 1000.0, 0) < EPS);	/* first: now */
 	rate_spend(&r, 1000.0);
+	rate_update(&r, 1000.0, "900.0", "60", "100");
 	/* 100 a minute: 0.6 s apart */
 	assert_true(rate_wait(&r, 1000.0, 1) > 0.6 - EPS);
 	assert_true(rate_wait(&r, 1000.3, 1) > 0.3 - EPS);
 	assert_true(rate_wait(&r, 1000.6, 1) < EPS);
+}
+
+static void
+test_unknown_window_one_at_a_time(void **state)
+{
+	struct rd_rate	r;
+
+	(void)state;
+	rate_init(&r, 100000);
+	/* at start: the first goes, the next waits for its headers */
+	assert_true(rate_wait(&r, 1.0, 0) < EPS);
+	rate_spend(&r, 1.0);
+	assert_true(rate_wait(&r, 1.0, 1) > 0);
+	rate_update(&r, 1.1, "100.0", "10", "0");
+	assert_true(rate_wait(&r, 1.2, 1) < EPS);
+	/* the reset passed (by our clock): again one alone */
+	rate_spend(&r, 11.2);
+	assert_true(r.remaining < 0);
+	assert_true(rate_wait(&r, 11.2, 1) > 0);
+	assert_true(rate_wait(&r, 11.3, 0) < EPS);
 }
 
 static void
@@ -55,7 +76,9 @@ test_waits_for_reset(void **state)
 	rate_spend(&r, 10.0);
 	rate_update(&r, 10.0, "0", "30", "1000");
 	assert_true(rate_wait(&r, 10.0, 0) >= 30.0);
-	assert_true(rate_wait(&r, 39.0, 0) > 1.0 - EPS);
+	/* and a second more: the reset is given in whole seconds */
+	assert_true(rate_wait(&r, 39.0, 0) > 2.0 - EPS);
+	assert_true(rate_wait(&r, 40.5, 0) > 0.5 - EPS);
 	/* past the reset: the new window's budget is not known yet */
 	rate_spend(&r, 40.1);
 	assert_true(r.remaining < 0);
@@ -182,6 +205,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rpm_ceiling),
+		cmocka_unit_test(test_unknown_window_one_at_a_time),
 		cmocka_unit_test(test_spreads_remaining),
 		cmocka_unit_test(test_waits_for_reset),
 		cmocka_unit_test(test_counts_locally),
