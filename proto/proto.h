@@ -207,6 +207,13 @@
  *     Attempts are counted since the last heartbeat or report (a sign of
  *     progress), so a long job whose workers restart now and then goes on.
  *     -> {job_status}
+ *   A task has no deadline of its own: a monitor job's fetch task stays
+ *   leased (heartbeats) and its job running until it is cancelled or its
+ *   worker calls task.finish (limit reached). Its checkpoint (the newest
+ *   fullname and time seen per stream) travels with the task.report of
+ *   each poll, even one with no records, so it is stored in the same
+ *   transaction as what it vouches for; heartbeats carry the progress
+ *   (polls, last_poll_at, next_poll_at) in between.
  *   task.release {task_id, lease_id}  -> {}
  *     Hands the lease back at once (SIGTERM); the next lease gets the task
  *     with its last checkpoint.

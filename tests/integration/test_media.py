@@ -10,6 +10,7 @@ what an operator would look at: the job's counts, the files in the store
 (named by their own SHA-256, nothing partial, nothing outside media/),
 and the media rows in the database."""
 
+import collections
 import hashlib
 import json
 import os
@@ -220,6 +221,14 @@ def test_media_job_with_ffmpeg_stores_every_item_once(stacks, fake):
     assert set(files) == expected
     assert muxed >= 1
     check_failures(rows, items)
+    # the URL two posts share (and the crossposted video) was fetched once
+    ok_urls = {it["url"].split("?")[0] for it in items
+               if it["expect"] == "downloaded"}
+    fetched = collections.Counter(
+        fake.base + r["path"].split("?")[0] for r in fake_requests(fake))
+    assert len([it for it in items if it["expect"] == "downloaded"]) > \
+        len(ok_urls)
+    assert {u: fetched[u] for u in ok_urls} == {u: 1 for u in ok_urls}
 
     # the same target again: every URL is known, nothing is fetched twice
     fake.reset()
