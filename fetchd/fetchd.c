@@ -17,6 +17,8 @@
 
 static const struct fetchd_mode *const modes[] = {
 	&fetchd_mode_full,
+	&fetchd_mode_history,
+	&fetchd_mode_monitor,
 	NULL
 };
 
@@ -26,6 +28,16 @@ static struct fetchd fetchd;
 struct fetchd_task_head {
 	const struct fetchd_mode *mode;
 };
+
+void
+fetchd_get_count(const cJSON *obj, const char *key, int64_t *out)
+{
+	const cJSON	*it = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) :
+			    NULL;
+
+	if (cJSON_IsNumber(it) && it->valuedouble >= 0)
+		*out = (int64_t)it->valuedouble;
+}
 
 static int
 fetchd_start(struct worker_task *t, void *arg)
@@ -69,6 +81,12 @@ fetchd_init(struct daemon *d)
 		log_warnx("cannot set up libcurl");
 		return -1;
 	}
+	if (d->cf.history.archive_url[0] != '\0' &&
+	    (fetchd.ac = ar_client_new(d->base, d->cf.history.archive_url,
+	    d->cf.reddit.user_agent)) == NULL) {
+		log_warnx("cannot set up the archive client");
+		return -1;
+	}
 	if ((fetchd.w = worker_new(d, &fetchd_worker)) == NULL)
 		return -1;
 	daemon_ready(d);
@@ -103,6 +121,7 @@ fetchd_fini(struct daemon *d)
 	struct fetchd	*f = d->priv;
 
 	worker_free(f->w);
+	ar_client_free(f->ac);
 	rd_client_free(f->rc);
 }
 

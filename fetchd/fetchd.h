@@ -26,6 +26,22 @@
 #define PROTO_MODE_MONITOR	"monitor"
 #endif
 
+/* task.job, task.report reply and progress fields every mode reads */
+#define J_TARGET	"target"
+#define J_TARGET_TYPE	"target_type"
+#define J_CONFIG	"config"
+#define J_LIMIT		"limit"
+#define J_MEDIA		"download_media"
+#define J_COMMENTS	"scrape_comments"
+#define R_POSTS		"posts_scraped"
+#define R_COMMENTS	"comments_scraped"
+#define R_MEDIA_NEW	"media_new"
+#define P_POSTS		"posts"
+#define P_COMMENTS	"comments"
+#define P_MEDIA		"media"
+#define P_PHASE		"phase"
+#define P_REQUESTS	"requests"
+
 /* ------------------------------------------------------------------ */
 /* the rate governor (fetchd_rate.c)                                   */
 
@@ -119,13 +135,80 @@ int64_t		 rd_client_requests(const struct rd_client *c);
 double		 rd_client_budget(const struct rd_client *c);
 
 /* ------------------------------------------------------------------ */
+/* the archive client (fetchd_archive.c)                               */
+
+/*
+ * An archive API of the Arctic Shift kind ([history] archive_url):
+ * GET {archive_url}/api/posts/search?subreddit=X|author=X&before=EPOCH
+ * &limit=N&sort=desc answers {"data": [post objects]}, newest first. No
+ * token and no Reddit budget; transient failures are retried as for
+ * Reddit. The result's json is the parsed body.
+ */
+struct ar_client;
+struct ar_req;
+
+struct ar_client *ar_client_new(struct event_base *base, const char *url,
+		    const char *user_agent);
+void		 ar_client_free(struct ar_client *a);
+/* before <= 0: from the newest */
+struct ar_req	*ar_posts(struct ar_client *a, int user, const char *name,
+		    int64_t before, int limit, rd_done_cb cb, void *arg);
+void		 ar_cancel(struct ar_req *q);
+
+/* ------------------------------------------------------------------ */
+/* a set of post fullnames (fetchd_seen.c)                             */
+
+struct seen {
+	char		**slot;
+	size_t		 cap, n;
+};
+
+int		 seen_has(const struct seen *k, const char *id);
+/* 1 when id was not in the set */
+int		 seen_add(struct seen *k, const char *id);
+void		 seen_free(struct seen *k);
+/* "id,id,..." (bare ids of "t3_" fullnames), and back */
+cJSON		*seen_dump(const struct seen *k);
+void		 seen_load(struct seen *k, const char *s);
+
+/* ------------------------------------------------------------------ */
 /* the daemon and its modes                                             */
 
 struct fetchd {
 	struct daemon	*d;
 	struct worker	*w;
 	struct rd_client *rc;
+	struct ar_client *ac;		/* NULL without [history] archive_url */
 };
+
+/* ------------------------------------------------------------------ */
+/* comment trees of a job's posts, for every mode (fetchd_trees.c)     */
+
+struct trees;
+
+struct trees_hooks {
+	cJSON		**out;		/* comment records are appended here */
+	int64_t		 *requests;	/* requests spent are counted here */
+	int		 *dirty;	/* set when a tree completes */
+	void		(*pump)(void *arg);	/* after every answer */
+	/* the job fails; the pool is freed with it, nothing more is done */
+	void		(*fail)(void *arg, const char *msg);
+	void		 *arg;
+};
+
+struct trees	*trees_new(struct fetchd *f, const char *job_id,
+		    const struct trees_hooks *h);
+void		 trees_free(struct trees *p);
+/* want the tree of this post ("t3_x"); again is a no-op while pending */
+void		 trees_add(struct trees *p, const char *post);
+/* start trees (at most `active` at once) and ask what they need */
+void		 trees_step(struct trees *p, int active);
+size_t		 trees_pending(const struct trees *p);	/* not complete */
+size_t		 trees_waiting(const struct trees *p);	/* not started */
+int		 trees_idle(const struct trees *p);
+/* the pending posts, for a checkpoint: ["t3_a", ...] */
+cJSON		*trees_checkpoint(const struct trees *p);
+void		 trees_restore(struct trees *p, const cJSON *pending);
 
 /* A scrape mode: start work on a leased task, stop it at once. */
 struct fetchd_mode {
@@ -135,6 +218,12 @@ struct fetchd_mode {
 			    enum worker_stop why);
 };
 
+/* A count field of a stored progress (may be NULL) into *out; left
+ * alone when absent or not a number ≥ 0. */
+void	 fetchd_get_count(const cJSON *obj, const char *key, int64_t *out);
+
 extern const struct fetchd_mode fetchd_mode_full;
+extern const struct fetchd_mode fetchd_mode_history;
+extern const struct fetchd_mode fetchd_mode_monitor;
 
 #endif

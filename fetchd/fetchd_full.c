@@ -14,10 +14,9 @@
  * jobd, so memory stays flat whatever the job's size.
  *
  * Requests are the least DESIGN.md §5 allows: one page per 100 posts
- * (limit=100), one tree per post with comments (limit=500, the largest
- * page Reddit serves to ordinary accounts; PRAW's 2048 is clamped to it),
- * the `more` ids of a post pooled into /api/morechildren calls of up to
- * 100 (rd_thread, fetchd_tree.c), one call per continue-thread stub.
+ * (limit=100), and for the comment trees what fetchd_trees.c spends (one
+ * tree per post with comments, pooled morechildren, one call per
+ * continue-thread stub).
  *
  * Checkpoint (travels with the batches, so it never runs ahead of them):
  *   {about: true, after: "t3_x" | null, listed: n, exhausted: bool,
@@ -27,8 +26,6 @@
  * (comments already stored are deduplicated by jobd), instead of starting
  * over.
  */
-#include <sys/queue.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,29 +36,13 @@
 #include "proto/proto.h"
 
 #define FULL_ACTIVE	4	/* comment trees worked on at once */
-#define FULL_CONTINUES	2	/* continue fetches in flight per tree */
 #define FULL_BACKLOG	2	/* batches waiting for jobd before we pause */
 #define FULL_BATCH	500	/* records gathered while jobd stores one */
 #define FULL_PREFETCH	10	/* list on when fewer posts wait */
 #define FULL_PAGE	100	/* Reddit's largest listing page */
-#define FULL_TREE_QUERY	"limit=500"
 
 /* job, progress and checkpoint fields */
-#define J_TARGET	"target"
-#define J_TARGET_TYPE	"target_type"
-#define J_CONFIG	"config"
-#define J_LIMIT		"limit"
-#define J_MEDIA		"download_media"
-#define J_COMMENTS	"scrape_comments"
-#define R_POSTS		"posts_scraped"
-#define R_COMMENTS	"comments_scraped"
-#define R_MEDIA_NEW	"media_new"
-#define P_POSTS		"posts"
-#define P_COMMENTS	"comments"
-#define P_MEDIA		"media"
-#define P_PHASE		"phase"
 #define P_EXHAUSTED	"listing_exhausted"
-#define P_REQUESTS	"requests"
 #define C_ABOUT		"about"
 #define C_AFTER		"after"
 #define C_LISTED	"listed"
@@ -69,30 +50,6 @@
 #define C_PENDING	"pending"
 #define C_CAFTER	"c_after"
 #define C_CEXHAUSTED	"c_exhausted"
-
-struct full_job;
-
-struct cont {
-	struct tree	*tw;
-	struct rd_req	*q;
-	char		 parent[RD_FULLNAME_MAX + 1];
-};
-
-/* one post's comment tree being fetched */
-struct tree {
-	TAILQ_ENTRY(tree) entry;
-	struct full_job	*j;
-	struct rd_thread *th;
-	char		 post[RD_FULLNAME_MAX + 1];
-	struct rd_req	*tree_q, *mc_q;
-	struct cont	 conts[FULL_CONTINUES];
-	int		 tree_done;
-};
-
-struct pending {
-	char		 id[RD_FULLNAME_MAX + 1];
-	int		 started;
-};
 
 struct full_job {
 	const struct fetchd_mode *mode;		/* first: see fetchd.c */
@@ -108,10 +65,7 @@ struct full_job {
 	int64_t		 listed;
 	char		 c_after[RD_FULLNAME_MAX + 1];
 	int		 c_exhausted;
-	struct pending	*pend;
-	size_t		 npend, pendcap;
-	TAILQ_HEAD(, tree) trees;
-	int		 ntrees;
+	struct trees	*trees;
 	/* the next batch */
 	cJSON		*out_posts, *out_comments, *out_media;
 	int		 dirty;
@@ -122,6 +76,8 @@ struct full_job {
 };
 
 static void	full_pump(struct full_job *j);
+static void	full_pump_cb(void *arg);
+static void	full_fail_cb(void *arg, const char *msg);
 
 /* ---------------------------------------------------------------- */
 /* small helpers                                                      */
@@ -138,62 +94,12 @@ name_ok(const char *s)
 	return n > 0 && n < 64;
 }
 
-static const char *
-bare(const char *fullname)
-{
-	const char	*u = strchr(fullname, '_');
-
-	return u ? u + 1 : fullname;
-}
-
 static cJSON *
 out_array(cJSON **a)
 {
 	if (*a == NULL && (*a = cJSON_CreateArray()) == NULL)
 		fatalx("out of memory");
 	return *a;
-}
-
-static void
-pending_add(struct full_job *j, const char *id)
-{
-	size_t	i;
-
-	for (i = 0; i < j->npend; i++)
-		if (strcmp(j->pend[i].id, id) == 0)
-			return;
-	if (j->npend == j->pendcap) {
-		j->pendcap = j->pendcap ? j->pendcap * 2 : 128;
-		if ((j->pend = reallocarray(j->pend, j->pendcap,
-		    sizeof(*j->pend))) == NULL)
-			fatalx("out of memory");
-	}
-	snprintf(j->pend[j->npend].id, sizeof(j->pend[0].id), "%s", id);
-	j->pend[j->npend++].started = 0;
-}
-
-static void
-pending_remove(struct full_job *j, const char *id)
-{
-	size_t	i;
-
-	for (i = 0; i < j->npend; i++)
-		if (strcmp(j->pend[i].id, id) == 0) {
-			memmove(&j->pend[i], &j->pend[i + 1],
-			    (j->npend - i - 1) * sizeof(*j->pend));
-			j->npend--;
-			return;
-		}
-}
-
-static size_t
-pending_unstarted(const struct full_job *j)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < j->npend; i++)
-		n += !j->pend[i].started;
-	return n;
 }
 
 static int
@@ -207,7 +113,7 @@ full_phase(const struct full_job *j)
 {
 	if (j->ended)
 		return j->media > 0 && j->want_media ? "media" : "done";
-	if (!j->about_ok || (!listing_done(j) && j->npend == 0))
+	if (!j->about_ok || (!listing_done(j) && trees_pending(j->trees) == 0))
 		return "listing";
 	return "comments";
 }
@@ -229,8 +135,7 @@ full_progress(const struct full_job *j)
 static cJSON *
 full_checkpoint(const struct full_job *j)
 {
-	cJSON	*c = cJSON_CreateObject(), *a;
-	size_t	 i;
+	cJSON	*c = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(c, C_ABOUT, j->about_ok);
 	if (j->after[0])
@@ -239,9 +144,7 @@ full_checkpoint(const struct full_job *j)
 		cJSON_AddNullToObject(c, C_AFTER);
 	cJSON_AddNumberToObject(c, C_LISTED, (double)j->listed);
 	cJSON_AddBoolToObject(c, C_EXHAUSTED, j->exhausted);
-	a = cJSON_AddArrayToObject(c, C_PENDING);
-	for (i = 0; i < j->npend; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(j->pend[i].id));
+	cJSON_AddItemToObject(c, C_PENDING, trees_checkpoint(j->trees));
 	if (j->c_after[0])
 		cJSON_AddStringToObject(c, C_CAFTER, j->c_after);
 	cJSON_AddBoolToObject(c, C_CEXHAUSTED, j->c_exhausted);
@@ -252,7 +155,6 @@ static void
 full_restore(struct full_job *j, const cJSON *c)
 {
 	const char	*s = NULL;
-	const cJSON	*a, *it;
 	int		 b = 0;
 
 	if (c == NULL || proto_get_bool(c, C_ABOUT, 1, &b, NULL) == -1 || !b)
@@ -263,17 +165,14 @@ full_restore(struct full_job *j, const cJSON *c)
 	/* an absent field leaves the value alone */
 	proto_get_int(c, C_LISTED, 0, &j->listed, NULL);
 	proto_get_bool(c, C_EXHAUSTED, 0, &j->exhausted, NULL);
-	if ((a = cJSON_GetObjectItemCaseSensitive(c, C_PENDING)) != NULL)
-		cJSON_ArrayForEach(it, a)
-			if (cJSON_IsString(it) &&
-			    strlen(it->valuestring) <= RD_FULLNAME_MAX)
-				pending_add(j, it->valuestring);
+	trees_restore(j->trees, cJSON_GetObjectItemCaseSensitive(c,
+	    C_PENDING));
 	s = NULL;
 	if (proto_get_str(c, C_CAFTER, 0, &s, NULL) == 0 && s)
 		snprintf(j->c_after, sizeof(j->c_after), "%s", s);
 	proto_get_bool(c, C_CEXHAUSTED, 0, &j->c_exhausted, NULL);
 	log_info("job %s: resuming: %lld listed, %zu trees to fetch%s",
-	    j->t->job_id, (long long)j->listed, j->npend,
+	    j->t->job_id, (long long)j->listed, trees_pending(j->trees),
 	    j->exhausted ? ", listing exhausted" : "");
 }
 
@@ -324,34 +223,15 @@ full_flush(struct full_job *j, int now)
 /* ending                                                             */
 
 static void
-tree_free(struct tree *tw)
-{
-	int	i;
-
-	rd_cancel(tw->tree_q);
-	rd_cancel(tw->mc_q);
-	for (i = 0; i < FULL_CONTINUES; i++)
-		rd_cancel(tw->conts[i].q);
-	rd_thread_free(tw->th);
-	free(tw);
-}
-
-static void
 full_free(struct full_job *j)
 {
-	struct tree	*tw;
-
 	rd_cancel(j->about_q);
 	rd_cancel(j->list_q);
 	rd_cancel(j->ucom_q);
-	while ((tw = TAILQ_FIRST(&j->trees)) != NULL) {
-		TAILQ_REMOVE(&j->trees, tw, entry);
-		tree_free(tw);
-	}
+	trees_free(j->trees);
 	cJSON_Delete(j->out_posts);
 	cJSON_Delete(j->out_comments);
 	cJSON_Delete(j->out_media);
-	free(j->pend);
 	free(j);
 }
 
@@ -367,6 +247,12 @@ full_fail(struct full_job *j, const char *msg)
 	full_flush(j, 1);
 	worker_task_fail(t, msg, 0);
 	full_free(j);
+}
+
+static void
+full_fail_cb(void *arg, const char *msg)
+{
+	full_fail(arg, msg);
 }
 
 /* ---------------------------------------------------------------- */
@@ -455,7 +341,7 @@ list_done(struct rd_result *res, void *arg)
 		if (j->want_media)
 			rd_media_extract(data, out_array(&j->out_media), NULL);
 		if (j->want_comments && !j->user && p.num_comments > 0)
-			pending_add(j, p.id);
+			trees_add(j->trees, p.id);
 		cJSON_AddItemToArray(out_array(&j->out_posts), p.record);
 	}
 	if (l.after != NULL && l.nchildren > 0 &&
@@ -518,90 +404,6 @@ ucom_done(struct rd_result *res, void *arg)
 	full_pump(j);
 }
 
-/* Common part of the three tree answers; 0 when json is there to use. */
-static int
-tree_answer(struct tree *tw, struct rd_result *res, const char *what)
-{
-	struct full_job	*j = tw->j;
-	char		 msg[600];
-
-	if (res->failed) {
-		full_fail(j, res->error);
-		return -1;
-	}
-	if (res->status == 404 || res->status == 403) {
-		/* the post went away after it was listed: keep what we have */
-		log_warnx("job %s: %s of %s: HTTP %ld, skipped", j->t->job_id,
-		    what, tw->post, res->status);
-		return 1;
-	}
-	if (res->status != 200) {
-		snprintf(msg, sizeof(msg), "%s of %s: HTTP %ld", what,
-		    tw->post, res->status);
-		full_fail(j, msg);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-tree_done(struct rd_result *res, void *arg)
-{
-	struct tree	*tw = arg;
-	struct full_job	*j = tw->j;
-	const char	*err;
-	char		 msg[600];
-	int		 rv;
-
-	tw->tree_q = NULL;
-	if ((rv = tree_answer(tw, res, "comment tree")) == -1)
-		return;
-	tw->tree_done = 1;
-	if (rv == 0 && rd_thread_add_tree_json(tw->th, res->json, NULL,
-	    out_array(&j->out_comments), &err) == -1) {
-		snprintf(msg, sizeof(msg), "comment tree of %s: %s", tw->post,
-		    err);
-		full_fail(j, msg);
-		return;
-	}
-	full_pump(j);
-}
-
-static void
-mc_done(struct rd_result *res, void *arg)
-{
-	struct tree	*tw = arg;
-	struct full_job	*j = tw->j;
-	const char	*err;
-
-	tw->mc_q = NULL;
-	if (tree_answer(tw, res, "morechildren") == -1)
-		return;
-	if (res->status == 200 && rd_thread_add_morechildren_json(tw->th,
-	    res->json, out_array(&j->out_comments), &err) == -1)
-		log_warnx("job %s: morechildren of %s: %s", j->t->job_id,
-		    tw->post, err);
-	full_pump(j);
-}
-
-static void
-cont_done(struct rd_result *res, void *arg)
-{
-	struct cont	*ct = arg;
-	struct tree	*tw = ct->tw;
-	struct full_job	*j = tw->j;
-	const char	*err;
-
-	ct->q = NULL;
-	if (tree_answer(tw, res, "continue thread") == -1)
-		return;
-	if (res->status == 200 && rd_thread_add_continue_json(tw->th,
-	    ct->parent, res->json, out_array(&j->out_comments), &err) == -1)
-		log_warnx("job %s: continue %s of %s: %s", j->t->job_id,
-		    ct->parent, tw->post, err);
-	full_pump(j);
-}
-
 /* ---------------------------------------------------------------- */
 /* asking                                                             */
 
@@ -652,87 +454,17 @@ ask_user_comments(struct full_job *j)
 	j->ucom_q = full_get(j, path, query, 0, ucom_done, j);
 }
 
-static void
-tree_start(struct full_job *j, struct pending *p)
-{
-	struct tree	*tw;
-	char		 path[128];
-	int		 i;
-
-	p->started = 1;
-	if ((tw = calloc(1, sizeof(*tw))) == NULL)
-		fatalx("out of memory");
-	tw->j = j;
-	snprintf(tw->post, sizeof(tw->post), "%s", p->id);
-	for (i = 0; i < FULL_CONTINUES; i++)
-		tw->conts[i].tw = tw;
-	if ((tw->th = rd_thread_new(p->id)) == NULL) {
-		log_warnx("job %s: bad post id %s", j->t->job_id, p->id);
-		tw->tree_done = 1;
-	} else {
-		snprintf(path, sizeof(path), "/comments/%s", bare(p->id));
-		tw->tree_q = full_get(j, path, FULL_TREE_QUERY, 0, tree_done,
-		    tw);
-	}
-	TAILQ_INSERT_TAIL(&j->trees, tw, entry);
-	j->ntrees++;
-}
-
-/* Ask what the tree still needs; 1 when it is complete (and freed). */
-static int
-tree_pump(struct tree *tw)
-{
-	struct full_job	*j = tw->j;
-	char		 ids[RD_MORECHILDREN_MAX * (RD_FULLNAME_MAX + 1)];
-	char		 form[sizeof(ids) + 128], path[128];
-	int		 i, busy = 0;
-
-	if (!tw->tree_done)
-		return 0;
-	if (tw->th != NULL && tw->mc_q == NULL &&
-	    rd_thread_next_batch(tw->th, ids, sizeof(ids), 0) > 0) {
-		snprintf(form, sizeof(form),
-		    "api_type=json&link_id=%s&children=%s", tw->post, ids);
-		j->requests++;
-		tw->mc_q = rd_post(j->f->rc, "/api/morechildren", form,
-		    RD_F_MORECHILDREN, mc_done, tw);
-	}
-	for (i = 0; i < FULL_CONTINUES && tw->th != NULL; i++) {
-		if (tw->conts[i].q != NULL ||
-		    !rd_thread_next_continue(tw->th, tw->conts[i].parent))
-			continue;
-		snprintf(path, sizeof(path), "/comments/%s/_/%s",
-		    bare(tw->post), bare(tw->conts[i].parent));
-		tw->conts[i].q = full_get(j, path, FULL_TREE_QUERY, 0,
-		    cont_done, &tw->conts[i]);
-	}
-	busy = tw->mc_q != NULL;
-	for (i = 0; i < FULL_CONTINUES; i++)
-		busy |= tw->conts[i].q != NULL;
-	if (busy || (tw->th != NULL && !rd_thread_done(tw->th)))
-		return 0;
-	pending_remove(j, tw->post);
-	TAILQ_REMOVE(&j->trees, tw, entry);
-	j->ntrees--;
-	tree_free(tw);
-	j->dirty = 1;
-	return 1;
-}
-
 static int
 full_complete(const struct full_job *j)
 {
 	return j->about_ok && listing_done(j) && j->list_q == NULL &&
-	    j->npend == 0 && j->ntrees == 0 && j->ucom_q == NULL &&
+	    trees_idle(j->trees) && j->ucom_q == NULL &&
 	    (!(j->user && j->want_comments) || j->c_exhausted);
 }
 
 static void
 full_step(struct full_job *j)
 {
-	struct tree	*tw, *next;
-	size_t		 i;
-
 	if (worker_task_backlog(j->t) > FULL_BACKLOG)
 		return;
 	if (!j->about_ok) {
@@ -741,22 +473,12 @@ full_step(struct full_job *j)
 		return;
 	}
 	if (!listing_done(j) && j->list_q == NULL &&
-	    pending_unstarted(j) < FULL_PREFETCH)
+	    trees_waiting(j->trees) < FULL_PREFETCH)
 		ask_listing(j);
 	if (j->user && j->want_comments && !j->c_exhausted &&
 	    j->ucom_q == NULL)
 		ask_user_comments(j);
-	for (i = 0; i < j->npend && j->ntrees < FULL_ACTIVE; i++)
-		if (!j->pend[i].started)
-			tree_start(j, &j->pend[i]);
-	for (tw = TAILQ_FIRST(&j->trees); tw != NULL; tw = next) {
-		next = TAILQ_NEXT(tw, entry);
-		tree_pump(tw);
-	}
-	/* a finished tree frees a slot */
-	for (i = 0; i < j->npend && j->ntrees < FULL_ACTIVE; i++)
-		if (!j->pend[i].started)
-			tree_start(j, &j->pend[i]);
+	trees_step(j->trees, FULL_ACTIVE);
 }
 
 static void
@@ -784,6 +506,12 @@ full_pump(struct full_job *j)
 	}
 }
 
+static void
+full_pump_cb(void *arg)
+{
+	full_pump(arg);
+}
+
 /* ---------------------------------------------------------------- */
 
 static int
@@ -802,8 +530,10 @@ full_start(struct fetchd *f, struct worker_task *t)
 	j->t = t;
 	j->limit = 100;
 	j->want_media = j->want_comments = 1;
-	TAILQ_INIT(&j->trees);
 	t->priv = j;
+	j->trees = trees_new(f, t->job_id, &(struct trees_hooks){
+	    &j->out_comments, &j->requests, &j->dirty, full_pump_cb,
+	    full_fail_cb, j });
 	proto_get_str(t->job, J_TARGET, 0, &s, NULL);
 	proto_get_str(t->job, J_TARGET_TYPE, 0, &tt, NULL);
 	if (proto_get_obj(t->job, J_CONFIG, 0, &cfg, NULL) == 0 && cfg) {

@@ -96,8 +96,11 @@ struct gw_bucket {
 #define GW_AUTH_SLOTS	1024
 #define GW_BUCKET_SLOTS	1024
 
+struct gw_events;
+
 struct gw {
 	struct daemon		*d;
+	struct gw_events	*events;	/* httpd_events.c */
 	struct evhttp		*http;
 	struct evhttp_bound_socket *sock;
 	struct bridge		*jobd;
@@ -197,6 +200,10 @@ struct gw_results_query {
 int	 gw_parse_results_query(const char *query, enum gw_query_kind kind,
 	    struct gw_results_query *rq, cJSON **detail);
 
+/* 1 a range (off, len), 0 the whole file, -1 unsatisfiable (416) */
+int	 gw_parse_range(const char *h, int64_t size, int64_t *off,
+	    int64_t *len);
+
 /* httpd_results.c: posts, comments, media, media files */
 void	 gw_h_posts(struct gw_req *gr);
 void	 gw_h_post_get(struct gw_req *gr);
@@ -231,6 +238,16 @@ void	 gw_h_job_create(struct gw_req *gr);
 void	 gw_h_job_list(struct gw_req *gr);
 void	 gw_h_job_get(struct gw_req *gr);
 void	 gw_h_job_cancel(struct gw_req *gr);
+/* httpd_events.c: the live event stream (SSE) of one job */
+int	 gw_events_open(struct gw *gw);
+void	 gw_events_cron(struct gw *gw);
+int	 gw_events_stop(struct gw *gw);
+void	 gw_events_close(struct gw *gw);
+int	 gw_events_streams(struct gw *gw);
+void	 gw_h_job_events(struct gw_req *gr);
+/* "<epoch>/<seq>" of a Last-Event-ID; 0 ok, -1 not one of ours */
+int	 gw_event_id_parse(const char *s, char epoch[37], uint64_t *seq);
+
 /* httpd_route.c: send a request to jobd; cont runs with its reply */
 void	 gw_call(struct gw_req *gr, const char *type, cJSON *body,
 	    gw_cont cont);

@@ -68,6 +68,8 @@ healthz_reply(struct gw_req *gr, const cJSON *jobd, const char *err)
 	cJSON_AddStringToObject(h, "status", "ok");
 	cJSON_AddNumberToObject(h, "pid", (double)getpid());
 	cJSON_AddNumberToObject(h, "inflight", gr->gw->inflight);
+	cJSON_AddNumberToObject(h, "event_streams",
+	    gw_events_streams(gr->gw));
 	if (jobd) {
 		j = cJSON_Duplicate(jobd, 1);
 		cJSON_AddStringToObject(j, "status", "ok");

@@ -41,6 +41,8 @@ const struct gw_route gw_routes[] = {
 	    "jobs/{job_id}/media", GW_SCOPE_READ, gw_h_job_media },
 	{ "jobs.export", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
 	    "jobs/{job_id}/export", GW_SCOPE_READ, gw_h_job_export },
+	{ "jobs.events", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
+	    "jobs/{job_id}/events", GW_SCOPE_READ, gw_h_job_events },
 	{ "posts.list", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"
 	    "posts", GW_SCOPE_READ, gw_h_posts },
 	{ "posts.get", EVHTTP_REQ_GET, "/api/v1/workspaces/{workspace_id}/"

@@ -82,6 +82,8 @@ gw_init(struct daemon *d)
 		log_warnx("jobd %s: %s", d->cf.jobd_url, err);
 		return -1;
 	}
+	if (gw_events_open(gw) == -1)
+		return -1;
 	if ((gw->http = evhttp_new(d->base)) == NULL)
 		return -1;
 	/*
@@ -129,8 +131,10 @@ gw_cron(struct daemon *d)
 {
 	struct gw	*gw = d->priv;
 
-	notify_status("%d requests to jobd in flight, jobd %s", gw->inflight,
-	    bridge_connected(gw->jobd) ? "connected" : "not connected");
+	gw_events_cron(gw);
+	notify_status("%d requests to jobd in flight, jobd %s, %d event "
+	    "streams", gw->inflight, bridge_connected(gw->jobd) ?
+	    "connected" : "not connected", gw_events_streams(gw));
 	if (!d->stopping)
 		gw_metrics_cron(gw);
 	if (d->stopping && gw->inflight == 0 && gw->streams == 0)
@@ -150,8 +154,9 @@ gw_stop(struct daemon *d)
 		evhttp_del_accept_socket(gw->http, gw->sock);
 		gw->sock = NULL;
 	}
+	/* ended streams get a cron tick to write their last chunk */
 	gw_metrics_stop(gw);
-	if (gw->inflight == 0 && gw->streams == 0)
+	if (gw_events_stop(gw) == 0 && gw->inflight == 0 && gw->streams == 0)
 		daemon_exit(d);
 }
 
@@ -162,6 +167,7 @@ gw_fini(struct daemon *d)
 
 	if (gw == NULL)
 		return;
+	gw_events_close(gw);
 	if (gw->http)
 		evhttp_free(gw->http);
 	gw_metrics_free(gw);

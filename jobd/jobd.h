@@ -132,6 +132,7 @@ struct jobd {
 	/* tests watch events here; called after each publish */
 	void		(*ev_hook)(const char *topic, const cJSON *body, void *arg);
 	void		*ev_hook_arg;
+	struct plugins	*plugins;	/* NULL: none run (unit tests) */
 	int64_t		 lease_ms;
 	int64_t		 started_ms;
 	int64_t		 (*clock)(void);	/* wall clock in ms; tests inject */
@@ -312,6 +313,19 @@ enum { MC_MID, MC_JOB, MC_POST, MC_IDX, MC_KIND, MC_URL, MC_STATUS,
 	"LEFT JOIN media_urls u ON u.url_id = m.url_id WHERE m.jid = :jid"
 
 cJSON	*res_media_json(sqlite3_stmt *st);
+void	 res_add_annotations(cJSON *o, sqlite3_stmt *st, int col);
+
+/* jobd_plugins.c: a job's plugins, after its scrape (README "Plugins") */
+struct plugins;
+struct event_base;
+struct rs_config;
+int	 plugins_open(struct jobd *jd, struct event_base *base,
+	    const struct rs_config *cf);
+void	 plugins_close(struct jobd *jd);
+void	 plugins_cron(struct jobd *jd, int64_t now_ms);
+int	 plugins_hold(struct jobd *jd, int64_t jid, sqlite3_stmt *row,
+	    int64_t now_ms);
+cJSON	*plugins_progress(sqlite3_stmt *row);
 
 /* jobd_events.c: pub socket; events queue until the transaction commits */
 int	 events_open(struct jobd *jd, const char *url, const char **errp);
@@ -327,7 +341,7 @@ extern const char *const job_statuses[];
 enum { JC_JID, JC_ID, JC_WS, JC_TARGET, JC_TTYPE, JC_MODE, JC_LIMIT,
 	JC_MEDIA, JC_COMMENTS, JC_PLUGINS, JC_STATUS, JC_STARTED,
 	JC_COMPLETED, JC_POSTS, JC_NCOMMENTS, JC_MTOTAL, JC_MDOWN, JC_MFAIL,
-	JC_ERROR, JC_PROGRESS, JC_CREATED };
+	JC_ERROR, JC_PROGRESS, JC_CREATED, JC_PLUGIN_STATE };
 int	 jobd_one_of(const char *s, const char *const *set);
 void	 jobd_add_prefixed(cJSON *obj, const char *key, const char *prefix,
 	    const char *uuid);

@@ -229,13 +229,21 @@ static const char *const migrations[] = {
 	"  subreddit COLLATE NOCASE, created_utc) WHERE latest = 1;"
 	"CREATE INDEX posts_ws_author ON posts(workspace_id,"
 	"  author COLLATE NOCASE, created_utc) WHERE latest = 1;",
+	/*
+	 * 5: plugins. Each plugin's state per job (progress.plugins), and
+	 * the annotations plugins wrote per post and comment, by plugin name.
+	 */
+	"ALTER TABLE jobs ADD COLUMN plugin_state TEXT;"
+	"ALTER TABLE posts ADD COLUMN annotations TEXT;"
+	"ALTER TABLE comments ADD COLUMN annotations TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define JOB_COLS "jid, id, workspace_id, target, target_type, mode, lim, " \
 	"download_media, scrape_comments, plugins, status, started_at, " \
 	"completed_at, posts_scraped, comments_scraped, media_total, " \
-	"media_downloaded, media_failed, error_message, progress, created_at"
+	"media_downloaded, media_failed, error_message, progress, created_at, " \
+	"plugin_state"
 #define KEY_COLS "id, workspace_id, name, prefix, scopes, created_at, " \
 	"last_used_at, revoked_at"
 

@@ -33,7 +33,7 @@ jobd_status_terminal(const char *status)
 static cJSON *
 job_progress_json(sqlite3_stmt *st)
 {
-	cJSON	*p;
+	cJSON	*p, *pl;
 
 	if (sqlite3_column_type(st, JC_PROGRESS) == SQLITE_NULL)
 		return cJSON_CreateObject();
@@ -52,6 +52,10 @@ job_progress_json(sqlite3_stmt *st)
 	SETN("media_downloaded", JC_MDOWN);
 	SETN("media_failed", JC_MFAIL);
 #undef SETN
+	if ((pl = plugins_progress(st)) != NULL) {
+		cJSON_DeleteItemFromObjectCaseSensitive(p, "plugins");
+		cJSON_AddItemToObject(p, "plugins", pl);
+	}
 	return p;
 }
 
@@ -151,6 +155,13 @@ job_publish_status(struct jobd *jd, int64_t jid)
 	else
 		cJSON_AddStringToObject(ev, "error_message",
 		    jobd_col_text(st, JC_ERROR));
+	/* the counts too, so that a terminal status says how it ended */
+	cJSON_AddNumberToObject(ev, "posts_scraped",
+	    (double)sqlite3_column_int64(st, JC_POSTS));
+	cJSON_AddNumberToObject(ev, "comments_scraped",
+	    (double)sqlite3_column_int64(st, JC_NCOMMENTS));
+	cJSON_AddNumberToObject(ev, "media_downloaded",
+	    (double)sqlite3_column_int64(st, JC_MDOWN));
 	sqlite3_reset(st);
 	events_queue(jd, PROTO_EV_JOB_STATUS, ev);
 	return 0;
@@ -254,6 +265,15 @@ job_maybe_complete(struct jobd *jd, int64_t jid, int64_t now_ms)
 	st = jobd_stmt(jd, ST_MEDIA_PENDING_JOB);
 	sqlite3_bind_int64(st, 1, jid);
 	if ((v = step_exists(jd, st)) != 0)
+		return v == 1 ? 0 : -1;
+	/* the scrape is complete; a job with plugins waits for them */
+	if (job_row(jd, jid, &st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	v = plugins_hold(jd, jid, st, now_ms);
+	sqlite3_reset(st);
+	if (v != 0)
 		return v == 1 ? 0 : -1;
 	if (job_set_terminal(jd, jid, PROTO_ST_COMPLETED, NULL, now_ms) == -1)
 		return -1;

@@ -42,12 +42,13 @@ static const struct res_extra post_extra[] = {
 /* columns of a post row, in POST_COLS order */
 enum { PC_PID, PC_ID, PC_JOB, PC_SUB, PC_AUTHOR, PC_TITLE, PC_CREATED,
 	PC_SCORE, PC_NCOMMENTS, PC_URL, PC_PERMALINK, PC_SELFTEXT, PC_TYPE,
-	PC_STORED, PC_SLABEL, PC_SSCORE, PC_JID, PC_EXTRA, PC_SORTVAL };
+	PC_STORED, PC_SLABEL, PC_SSCORE, PC_JID, PC_ANNOT, PC_EXTRA,
+	PC_SORTVAL };
 #define POST_COLS "p.pid, p.id, (SELECT id FROM jobs WHERE jid = p.jid), " \
 	"p.subreddit, p.author, p.title, " \
 	"p.created_utc, p.score, p.num_comments, p.url, p.permalink, " \
 	"p.selftext, p.post_type, p.stored_at, p.sentiment_label, " \
-	"p.sentiment_score, p.jid, "
+	"p.sentiment_score, p.jid, p.annotations, "
 
 static cJSON *
 post_json(sqlite3_stmt *st)
@@ -71,6 +72,7 @@ post_json(sqlite3_stmt *st)
 	jobd_add_time(o, "scraped_at", st, PC_STORED);
 	res_add_text(o, "sentiment_label", st, PC_SLABEL);
 	res_add_real(o, "sentiment_score", st, PC_SSCORE);
+	res_add_annotations(o, st, PC_ANNOT);
 	return o;
 }
 

@@ -333,6 +333,20 @@ media_status_name(int status)
 	}
 }
 
+/* what plugins wrote about an item, by plugin name ({} when none) */
+void
+res_add_annotations(cJSON *o, sqlite3_stmt *st, int col)
+{
+	const char	*s = (const char *)sqlite3_column_text(st, col);
+	cJSON		*a = s ? cJSON_Parse(s) : NULL;
+
+	if (!cJSON_IsObject(a)) {
+		cJSON_Delete(a);
+		a = cJSON_CreateObject();
+	}
+	cJSON_AddItemToObject(o, "annotations", a);
+}
+
 cJSON *
 res_media_json(sqlite3_stmt *st)
 {
@@ -384,11 +398,11 @@ res_media_json(sqlite3_stmt *st)
 
 enum { CC_CID, CC_ID, CC_JOB, CC_POST, CC_PARENT, CC_DEPTH, CC_AUTHOR,
 	CC_BODY, CC_SCORE, CC_CREATED, CC_DELETED, CC_REMOVED, CC_STORED,
-	CC_SLABEL, CC_SSCORE, CC_EXTRA };
+	CC_SLABEL, CC_SSCORE, CC_ANNOT, CC_EXTRA };
 #define COMMENT_COLS "c.cid, c.id, (SELECT id FROM jobs WHERE jid = c.jid), " \
 	"c.post_id, c.parent_id, c.depth, " \
 	"c.author, c.body, c.score, c.created_utc, c.deleted, c.removed, " \
-	"c.stored_at, c.sentiment_label, c.sentiment_score, "
+	"c.stored_at, c.sentiment_label, c.sentiment_score, c.annotations, "
 
 static cJSON *
 comment_json(sqlite3_stmt *st)
@@ -418,6 +432,7 @@ comment_json(sqlite3_stmt *st)
 	jobd_add_time(o, "scraped_at", st, CC_STORED);
 	res_add_text(o, "sentiment_label", st, CC_SLABEL);
 	res_add_real(o, "sentiment_score", st, CC_SSCORE);
+	res_add_annotations(o, st, CC_ANNOT);
 	return o;
 }
 

@@ -203,6 +203,8 @@ jobd_daemon_init(struct daemon *d)
 		return -1;
 	}
 	rep_batch_hooks(jd->rep, jobd_batch_begin, jobd_batch_end);
+	if (plugins_open(jd, d->base, &d->cf) == -1)
+		return -1;
 	log_info("serving %s, events on %s, database %s (schema %d), "
 	    "leases of %lld s", d->cf.jobd_url, d->cf.events_url, path,
 	    jobd_schema_version(), (long long)d->cf.jobd.lease_seconds);
@@ -216,6 +218,7 @@ jobd_daemon_cron(struct daemon *d)
 	struct jobd	*jd = d->priv;
 
 	jobd_cron_run(jd, jobd_now(jd));
+	plugins_cron(jd, jobd_now(jd));
 	rep_probe(jd->rep, daemon_now_ms());
 }
 
@@ -230,6 +233,7 @@ jobd_daemon_stop(struct daemon *d)
 
 	rep_close(jd->rep);
 	jd->rep = NULL;
+	plugins_close(jd);
 	events_close(jd);
 	jobd_wal_checkpoint(jd, 1);
 	jobd_state_fini(jd);

@@ -50,6 +50,8 @@ static const struct cf_key cf_keys[] = {
 	S(httpd, metrics_listen, httpd.metrics_listen, ""),
 	I(httpd, request_timeout_ms, httpd.request_timeout_ms, 5000, 50, 600000),
 	I(httpd, key_rate_limit, httpd.key_rate_limit, 6000, 0, 100000000),
+	I(httpd, sse_keepalive_seconds, httpd.sse_keepalive_seconds, 15, 1,
+	    3600),
 	U(reddit, api_url, reddit.api_url, "https://oauth.reddit.com"),
 	U(reddit, public_url, reddit.public_url, "https://www.reddit.com"),
 	U(reddit, token_url, reddit.token_url,
@@ -70,6 +72,11 @@ static const struct cf_key cf_keys[] = {
 	    INT64_C(1099511627776)),
 	I(mediad, per_host, mediad.per_host, 4, 1, 256),
 	I(mediad, mux_timeout, mediad.mux_timeout, 300, 1, 86400),
+	I(plugins, timeout_seconds, plugins.timeout_seconds, 300, 1, 86400),
+	I(plugins, max_output_bytes, plugins.max_output_bytes, 67108864, 1024,
+	    INT64_C(4294967296)),
+	U(plugins, webhook_url, plugins.webhook_url, ""),
+	S(plugins, webhook_secret, plugins.webhook_secret, ""),
 };
 #define NKEYS (sizeof(cf_keys) / sizeof(cf_keys[0]))
 

@@ -28,6 +28,7 @@ struct rs_config {
 		char	*metrics_listen;	/* empty: no /metrics */
 		int64_t	 request_timeout_ms;
 		int64_t	 key_rate_limit;	/* requests per minute per key */
+		int64_t	 sse_keepalive_seconds;	/* comment on idle streams */
 	} httpd;
 	struct {
 		char	*api_url;
@@ -53,6 +54,13 @@ struct rs_config {
 		int64_t	 per_host;	/* transfers to one host at once */
 		int64_t	 mux_timeout;	/* seconds an ffmpeg run may take */
 	} mediad;
+
+	struct {
+		int64_t	 timeout_seconds;	/* wall time per plugin run */
+		int64_t	 max_output_bytes;	/* stdout kept per run */
+		char	*webhook_url;
+		char	*webhook_secret;
+	} plugins;
 
 	/* derived by config_load */
 	char		 jobd_url[512];

@@ -200,13 +200,19 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 
+	/*
+	 * The loop is over and the signal events go (restoring SIG_DFL): a
+	 * second SIGTERM (a supervisor insisting) must not kill fini half way.
+	 */
+	event_free(d.ev_term);
+	event_free(d.ev_int);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	if (ops->fini)
 		ops->fini(&d);
 	event_free(d.ev_cron);
 	if (d.ev_watchdog)
 		event_free(d.ev_watchdog);
-	event_free(d.ev_term);
-	event_free(d.ev_int);
 	if (d.ev_grace)
 		event_free(d.ev_grace);
 	event_base_free(d.base);

@@ -308,11 +308,17 @@ audio_cb(struct dl *dl, struct dl_result *res, void *arg)
 		}
 		/* an error page served with 200: not this candidate */
 		sink_discard(res->sink);
-	} else if (!res->not_found) {
-		/* a real failure (5xx, timeout, cut body): retry the item */
+	} else if (res->transient) {
+		/*
+		 * The host is failing (5xx, timeouts, cut bodies, after the
+		 * transfer's own retries): fail the item so that a later job
+		 * tries it again, rather than store a video without its sound.
+		 */
 		item_fail(it, "audio track: %s", res->error);
 		return;
 	}
+	/* 403/404 (the usual answer when there is no such track), or any
+	 * other refusal: the next candidate */
 	audio_next(it);
 }
 

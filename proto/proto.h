@@ -205,6 +205,13 @@
  *     Attempts are counted since the last heartbeat or report (a sign of
  *     progress), so a long job whose workers restart now and then goes on.
  *     -> {job_status}
+ *   A task has no deadline of its own: a monitor job's fetch task stays
+ *   leased (heartbeats) and its job running until it is cancelled or its
+ *   worker calls task.finish (limit reached). Its checkpoint (the newest
+ *   fullname and time seen per stream) travels with the task.report of
+ *   each poll, even one with no records, so it is stored in the same
+ *   transaction as what it vouches for; heartbeats carry the progress
+ *   (polls, last_poll_at, next_poll_at) in between.
  *   task.release {task_id, lease_id}  -> {}
  *     Hands the lease back at once (SIGTERM); the next lease gets the task
  *     with its last checkpoint.
@@ -235,6 +242,12 @@
  *                    metrics: {...}}],
  *         starts: {<daemon>: n}   (instances seen since jobd started)}
  *
+ * PLUGINS
+ *   jobd runs a job's plugins itself after its scrape completes (no message
+ *   carries them; README "Plugins" is the contract, jobd_plugins.c why):
+ *   the job stays running meanwhile and job.progress events carry
+ *   progress.plugins.
+ *
  * EVENTS (jobd pub socket)
  *   Each message is "<topic> <json>", so a subscriber can filter by topic
  *   prefix. json = {"v": 1, "seq": n, "epoch": "<jobd start id>", ...}.
@@ -244,7 +257,8 @@
  *     job.created    {job_id, workspace_id}
  *     job.progress   {job_id, workspace_id, progress, posts_scraped,
  *                     comments_scraped, media_downloaded}
- *     job.status     {job_id, workspace_id, status, error_message}
+ *     job.status     {job_id, workspace_id, status, error_message,
+ *                     posts_scraped, comments_scraped, media_downloaded}
  *     job.cancel     {job_id}
  *     work.available {kind}
  */

@@ -60,6 +60,9 @@ def handle(srv, h, method, path, q, body):
 
 def reset(srv, clear_faults=False):
     with srv.lock:
+        # answers paused by a slow fault (their client may be gone) end now
+        srv.slow_wake.set()
+        srv.slow_wake = threading.Event()
         srv.stats.clear()
         srv.windows.clear()
         srv.requests.clear()

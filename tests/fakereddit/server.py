@@ -104,6 +104,8 @@ class Server:
         self.stats = Counter()
         self.faults = []
         self.mc_inflight = 0
+        self.slow_paused = 0
+        self.slow_wake = threading.Event()   # set by reset: pauses end
         self.requests = []                   # recent (method, path, status)
         self.bytes_cache = {}
         self.body_cache = {}                 # --cache-bodies
@@ -332,7 +334,19 @@ class Handler(BaseHTTPRequestHandler):
                 # half the body, a pause, then the rest
                 self.wfile.write(body[:len(body) // 2])
                 self.wfile.flush()
-                time.sleep(slow)
+                # answers paused at once: the client has not had all of
+                # them, so each is a transfer it holds open
+                srv = self.srv
+                with srv.lock:
+                    srv.slow_paused += 1
+                    srv.stats["slow_paused_max"] = max(
+                        srv.stats["slow_paused_max"], srv.slow_paused)
+                    wake = srv.slow_wake
+                try:
+                    wake.wait(slow)
+                finally:
+                    with srv.lock:
+                        srv.slow_paused -= 1
                 self.wfile.write(body[len(body) // 2:])
             elif rep.stream:
                 for chunk in rep.stream[1]:

@@ -166,6 +166,7 @@ def sub_truth(srv, sub, limit, detail=False):
     union = set().union(*sets.values()) if sets else set()
     out["listings"] = {k: len(v) for k, v in sets.items()}
     out["listing_union"] = len(union)
+    out.update(_history_truth(sub, union))
     out["archive_total"] = len(sub.posts) + len(sub.archive_only)
     out["archive_only"] = len(sub.archive_only)
     out["comment_stream"] = len(st.sub_comment_stream(sub)[0])
@@ -174,6 +175,16 @@ def sub_truth(srv, sub, limit, detail=False):
             p.fullname for p in sub.posts if p.id not in union)
         out["archive_only_ids"] = [p.fullname for p in sub.archive_only]
     return out
+
+
+def _history_truth(sub, union):
+    """What a history job ends with (issue 5): without an archive, the
+    posts every listing reaches and their comments; with one, every post
+    the archive has (Reddit serves the comments of all but the
+    archive-only ones)."""
+    return {"listing_union_comments": sum(len(p.comments) for p in sub.posts
+                                          if p.id in union),
+            "archive_comments": sum(len(p.comments) for p in sub.posts)}
 
 
 def _posts_truth(srv, window, detail):

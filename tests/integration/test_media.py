@@ -10,6 +10,7 @@ what an operator would look at: the job's counts, the files in the store
 (named by their own SHA-256, nothing partial, nothing outside media/),
 and the media rows in the database."""
 
+import collections
 import hashlib
 import json
 import os
@@ -220,6 +221,14 @@ def test_media_job_with_ffmpeg_stores_every_item_once(stacks, fake):
     assert set(files) == expected
     assert muxed >= 1
     check_failures(rows, items)
+    # the URL two posts share (and the crossposted video) was fetched once
+    ok_urls = {it["url"].split("?")[0] for it in items
+               if it["expect"] == "downloaded"}
+    fetched = collections.Counter(
+        fake.base + r["path"].split("?")[0] for r in fake_requests(fake))
+    assert len([it for it in items if it["expect"] == "downloaded"]) > \
+        len(ok_urls)
+    assert {u: fetched[u] for u in ok_urls} == {u: 1 for u in ok_urls}
 
     # the same target again: every URL is known, nothing is fetched twice
     fake.reset()
@@ -393,3 +402,27 @@ def test_ffmpeg_that_hangs_or_fails_keeps_the_tracks_apart(stacks, fake,
         assert "ffmpeg" in s.mediad.log_tail(200) and \
             why in s.mediad.log_tail(200)
         s.close()
+
+
+def test_transfers_are_capped_in_all_and_per_host(stacks, fake):
+    """[mediad] parallel and per_host bound what one host sees at once
+    (every file of the fake comes from one host). Every answer pauses
+    half way; the fake counts the answers paused at once, each one a
+    transfer mediad holds open."""
+    truth, items = truth_items(fake)
+    for parallel, per_host, want in ((8, 2, 2), (3, 8, 3)):
+        s = media_stack(stacks, fake, mediad_env=NO_FFMPEG,
+                        RSCRAPE_MEDIAD_PARALLEL=str(parallel),
+                        RSCRAPE_MEDIAD_PER_HOST=str(per_host),
+                        RSCRAPE_MEDIAD_MAX_BYTES="209715200")
+        fake.reset()
+        fake.faults([{"action": "slow", "path": "^/media/",
+                      "seconds": 0.3}])
+        j = run_job(s, limit=100)
+        fake.faults([])
+        assert j["status"] == "completed", j
+        # the oversized file fits under the default max_bytes
+        assert j["media_downloaded"] == truth["media"]["downloaded"] + 1
+        assert fake.stats()["slow_paused_max"] == want
+        s.close()
+    fake.reset()

@@ -86,6 +86,9 @@ def test_starts_restarts_and_stops(supervised):
     sup.wait_ready()
     log = sup.text()
     assert re.search(r"supervise: jobd: ready", log), log
+    for name in ("httpd", "fetchd", "mediad"):
+        if rstack.have(name):
+            assert re.search(r"supervise: %s: ready" % name, log), log
     if rstack.have("httpd"):
         assert "the API listens on http://%s/api/v1" % s.listen in log, log
 
