@@ -15,6 +15,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec/rscrape
 BINDIR     ?= $(PREFIX)/bin
 DOCDIR     ?= $(PREFIX)/share/doc/rscrape
 PLUGINDIR  ?= $(PREFIX)/lib/rscrape/plugins
+SHIPPED_PLUGINS := sentiment keywords webhook
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
@@ -161,6 +162,9 @@ install: all
 		install -m 0755 $(BUILD)/$$d $(DESTDIR)$(LIBEXECDIR)/$$d || exit 1; \
 	done
 	install -m 0755 $(BUILD)/rscrapectl $(DESTDIR)$(BINDIR)/rscrapectl
+	for p in $(SHIPPED_PLUGINS); do \
+		install -m 0755 plugins/$$p $(DESTDIR)$(PLUGINDIR)/$$p || exit 1; \
+	done
 	for u in $(UNITS); do \
 		$(SUBST) systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
@@ -193,7 +197,8 @@ uninstall:
 		$(foreach u,$(UNITS),$(DESTDIR)$(UNITDIR)/$(u)) \
 		$(DESTDIR)$(SYSUSERSDIR)/rscrape.conf \
 		$(DESTDIR)$(TMPFILESDIR)/rscrape.conf \
-		$(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/rscrape.conf.example
+		$(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/rscrape.conf.example \
+		$(foreach p,$(SHIPPED_PLUGINS),$(DESTDIR)$(PLUGINDIR)/$(p))
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(PREFIX)/lib/rscrape 2>/dev/null
 

@@ -83,6 +83,9 @@ def test_tree(root):
     assert re.search(r"^plugin_dir\s*=\s*/usr/lib/rscrape/plugins", text,
                      re.M)
     assert os.path.isdir(path(root, PREFIX + "/lib/rscrape/plugins"))
+    for p in ("sentiment", "keywords", "webhook"):
+        f = path(root, PREFIX + "/lib/rscrape/plugins/" + p)
+        assert os.access(f, os.X_OK), f
 
 
 def test_installed_daemons_check_the_installed_config(root):
