@@ -64,6 +64,7 @@ struct gw_stream {
 	int			 resync;	/* a job.get is due */
 	uint64_t		 last_write_ms;
 	uint64_t		 last_read_ms;	/* the job last read from jobd */
+	int			 connects;	/* sub_connects() it has seen */
 };
 
 struct gw_events {
@@ -76,7 +77,6 @@ struct gw_events {
 	struct gw_stream	*streams;
 	int			 nstreams;
 	int64_t			 gaps;
-	int			 connects;	/* sub_connects() last seen */
 };
 
 /* a stream being opened: the request's state until job.get answers */
@@ -391,6 +391,7 @@ stream_opened(struct gw_req *gr, const struct proto_reply *rep)
 	}
 	s->ge = ge;
 	s->req = req;
+	s->connects = sub_connects(ge->sub);
 	s->evcon = gr->evcon;
 	snprintf(s->job, sizeof(s->job), "%s", id);
 	snprintf(s->ws, sizeof(s->ws), "%s", ws);
@@ -491,7 +492,7 @@ gw_events_cron(struct gw *gw)
 	struct gw_events	*ge = gw->events;
 	struct gw_stream	*s, *next;
 	uint64_t		 now = daemon_now_ms(), every;
-	int			 reconnected;
+	int			 reconnected, connects;
 
 	if (ge == NULL)
 		return;
@@ -499,15 +500,16 @@ gw_events_cron(struct gw *gw)
 	/*
 	 * Events published while the subscriber was away (jobd restarting)
 	 * leave no trace in seq when nothing follows them: a new connection
-	 * is a gap. And a stream re-reads its job every GW_SSE_REREAD_MS
+	 * is a gap for the streams open across it. And a stream re-reads its job every GW_SSE_REREAD_MS
 	 * regardless, so a lost last event cannot hold it open for ever.
 	 */
-	reconnected = sub_connects(ge->sub) != ge->connects;
-	ge->connects = sub_connects(ge->sub);
+	connects = sub_connects(ge->sub);
 	for (s = ge->streams; s != NULL; s = next) {
 		next = s->next;
 		if (s->req == NULL)
 			continue;
+		reconnected = s->connects != connects;
+		s->connects = connects;
 		if (s->resync || reconnected ||
 		    now - s->last_read_ms >= GW_SSE_REREAD_MS)
 			stream_resync(s);
