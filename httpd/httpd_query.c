@@ -157,7 +157,8 @@ gw_parse_results_query(const char *query, enum gw_query_kind kind,
 		*detail = cJSON_CreateString("malformed query string");
 		return 400;
 	}
-	if ((v = evhttp_find_header(&kv, "limit")) != NULL &&
+	if (kind != GW_Q_EXPORT &&
+	    (v = evhttp_find_header(&kv, "limit")) != NULL &&
 	    strict_int(v, &rq->limit) == -1)
 		bad = "limit";
 	else if (kind == GW_Q_POSTS &&

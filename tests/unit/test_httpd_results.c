@@ -58,6 +58,7 @@ static const struct qcase qcases[] = {
 	{ "format=csv&type=comments", GW_Q_EXPORT, 0, NULL },
 	{ "format=ndjson&type=posts", GW_Q_EXPORT, 0, NULL },
 	{ "format=xml", GW_Q_EXPORT, 422, "format" },
+	{ "limit=x&cursor=whatever", GW_Q_EXPORT, 0, NULL },	/* not its */
 	{ "type=media", GW_Q_EXPORT, 422, "type" },
 };
 
