@@ -427,8 +427,25 @@ def test_media_list_and_files(make_stack):
     assert r.status_code == 200 and r.content == data
     assert r.headers["content-type"] == "image/jpeg"
     assert int(r.headers["content-length"]) == len(data)
+    assert r.headers["etag"] == '"%s"' % sha
+    assert r.headers["accept-ranges"] == "bytes"
     assert s.http("GET", base + "/media/" + sha.upper(),
                   key=key).status_code == 200
+    # ranges (a video player seeking), validators (a cache revalidating)
+    r = s.http("GET", base + "/media/" + sha, key=key,
+               headers={"Range": "bytes=10-19"})
+    assert r.status_code == 206 and r.content == data[10:20]
+    assert r.headers["content-range"] == "bytes 10-19/%d" % len(data)
+    r = s.http("GET", base + "/media/" + sha, key=key,
+               headers={"Range": "bytes=-7"})
+    assert r.status_code == 206 and r.content == data[-7:]
+    r = s.http("GET", base + "/media/" + sha, key=key,
+               headers={"Range": "bytes=%d-" % len(data)})
+    assert r.status_code == 416 and "detail" in r.json()
+    assert r.headers["content-range"] == "bytes */%d" % len(data)
+    r = s.http("GET", base + "/media/" + sha, key=key,
+               headers={"If-None-Match": '"%s"' % sha})
+    assert r.status_code == 304 and r.content == b""
     assert s.http("GET", base + "/media/" + "0" * 64,
                   key=key).status_code == 404
     assert s.http("GET", base + "/media/nothex", key=key).status_code == 404
