@@ -128,7 +128,7 @@ unit: $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
 
 integration: $(BINS)
-	RSCRAPE_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	RSCRAPE_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -q -p no:cacheprovider --timeout=400 --durations=5 tests/integration $(PYTEST_ARGS)
 
 run: all
 	/usr/bin/python3 tools/supervise.py -b $(BUILD) -c $(CONF)

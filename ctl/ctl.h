@@ -31,6 +31,15 @@ struct ctl {
 	const char		*scopes;	/* --scopes */
 	const char		*key_name;	/* --name */
 	const char		*last_error;	/* of the last CTL_NO_REPLY */
+	/* job create */
+	const char		*job_type;	/* --type */
+	const char		*job_mode;	/* --mode */
+	int64_t			 job_limit;	/* --limit, 0: default */
+	int			 no_media;	/* --no-media */
+	int			 no_comments;	/* --no-comments */
+	const char		*plugins[32];	/* --plugin, repeated */
+	size_t			 nplugins;
+	int			 watch;		/* --watch */
 };
 
 /* what ctl_call() saw */
@@ -47,6 +56,8 @@ int		 ctl_cmd_workspace(struct ctl *c, int argc, char **argv);
 int		 ctl_cmd_key(struct ctl *c, int argc, char **argv);
 int		 ctl_cmd_status(struct ctl *c, int argc, char **argv);
 int		 ctl_cmd_call(struct ctl *c, int argc, char **argv);
+/* ctl_job.c */
+int		 ctl_cmd_job(struct ctl *c, int argc, char **argv);
 
 /* ctl_print.c: aligned columns */
 struct ctl_table;

@@ -518,6 +518,33 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+static cJSON *
+read_stdin_json(void)
+{
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0, n;
+	cJSON	*o;
+
+	for (;;) {
+		if (len == cap) {
+			char *nb = realloc(buf, cap ? cap * 2 : 65536);
+
+			if (nb == NULL) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 65536;
+		}
+		if ((n = fread(buf + len, 1, cap - len, stdin)) == 0)
+			break;
+		len += n;
+	}
+	o = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	return o;
+}
+
 int
 ctl_cmd_call(struct ctl *c, int argc, char **argv)
 {
@@ -528,7 +555,10 @@ ctl_cmd_call(struct ctl *c, int argc, char **argv)
 
 	if (argc < 1 || argc > 2)
 		return usage_error("usage: call TYPE [JSON]");
-	body = argc == 2 ? cJSON_Parse(argv[1]) : cJSON_CreateObject();
+	if (argc == 2 && strcmp(argv[1], "-") == 0)
+		body = read_stdin_json();	/* bodies beyond argv's limit */
+	else
+		body = argc == 2 ? cJSON_Parse(argv[1]) : cJSON_CreateObject();
 	if (!cJSON_IsObject(body)) {
 		cJSON_Delete(body);
 		return usage_error("call: the body must be a JSON object");

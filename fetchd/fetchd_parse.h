@@ -202,8 +202,11 @@ int	 rd_comment_extract(const cJSON *data, const char *post_id, int depth,
  *     to RD_MORECHILDREN_MAX ids are drawn from it in discovery order, so
  *     the ids of many small stubs share one call. Ids already known as
  *     comments are never requested; an id that Reddit hands back unexpanded
- *     (inside a new `more`) is re-queued, at most RD_THREAD_ATTEMPTS times
- *     in all, so a misbehaving server cannot loop us forever.
+ *     (inside a new `more`) is re-queued. Reddit answers ~100 comments a
+ *     call and bounces the rest, so a bounce in an answer that brought new
+ *     comments is progress; only answers that bring nothing count against
+ *     an id, at most RD_THREAD_ATTEMPTS of them, so a misbehaving server
+ *     cannot loop us forever.
  *   continue-this-thread (count 0, id "_"): queued by parent fullname, at
  *     most once per parent.
  *   A `more` with count > 0 but no children is ignored (nothing to ask).

@@ -58,7 +58,31 @@ struct walk {
 	const char	*root;		/* continue root P (bare), or NULL */
 	int		 added;
 	const char	*err;
+	/*
+	 * morechildren answers only: the ids handed back unexpanded, queued
+	 * after the walk, once it is known whether the answer made progress.
+	 */
+	int		 defer;
+	const char	**bounced;
+	size_t		 nbounced, capbounced;
 };
+
+static int
+bounce(struct walk *w, const char *id)
+{
+	const char	**nb;
+	size_t		  cap;
+
+	if (w->nbounced == w->capbounced) {
+		cap = w->capbounced ? w->capbounced * 2 : 128;
+		if ((nb = reallocarray(w->bounced, cap, sizeof(*nb))) == NULL)
+			return -1;
+		w->bounced = nb;
+		w->capbounced = cap;
+	}
+	w->bounced[w->nbounced++] = id;
+	return 0;
+}
 
 static uint64_t
 hash(const char *s)
@@ -313,8 +337,12 @@ walk_more(struct walk *w, const cJSON *data)
 	if (count > 0 && count < 1e12)
 		w->th->st.hidden_count += (int64_t)count;
 	cJSON_ArrayForEach(c, children) {
-		if (cJSON_IsString(c) && rd_valid_id(c->valuestring) &&
-		    enqueue_id(w->th, c->valuestring) == -1)
+		if (!cJSON_IsString(c) || !rd_valid_id(c->valuestring))
+			continue;
+		if (w->defer) {
+			if (bounce(w, c->valuestring) == -1)
+				return -1;
+		} else if (enqueue_id(w->th, c->valuestring) == -1)
 			return -1;
 	}
 	return 0;
@@ -420,7 +448,7 @@ int
 rd_thread_add_tree_json(struct rd_thread *th, const cJSON *root,
     struct rd_post *post, cJSON *comments, const char **errp)
 {
-	struct walk	 w = { th, comments, 0, NULL, 0, NULL };
+	struct walk	 w = { .th = th, .out = comments };
 	const cJSON	*data, *second;
 	int		 n;
 
@@ -439,9 +467,12 @@ int
 rd_thread_add_morechildren_json(struct rd_thread *th, const cJSON *root,
     cJSON *comments, const char **errp)
 {
-	struct walk	 w = { th, comments, 0, NULL, 0, NULL };
+	struct walk	 w = { .th = th, .out = comments, .defer = 1 };
 	const cJSON	*json, *errors, *things, *e0;
 	const char	*code, *msg;
+	struct ent	*e;
+	size_t		 i;
+	int		 rv = -1;
 
 	if ((json = rd_obj(root, "json")) == NULL) {
 		SETERR("not a morechildren reply (no json object)");
@@ -464,16 +495,34 @@ rd_thread_add_morechildren_json(struct rd_thread *th, const cJSON *root,
 	}
 	if (walk_children(&w, things, 0) == -1) {
 		SETERR(w.err);
-		return -1;
+		goto out;
 	}
-	return w.added;
+	/*
+	 * Reddit answers at most ~100 comments per call and hands the ids that
+	 * did not fit back in new `more` objects. That is progress, not a
+	 * failure: only an answer that brought nothing new counts against the
+	 * ids it bounced (RD_THREAD_ATTEMPTS). Each answer with progress
+	 * stores at least one new comment, so this still ends.
+	 */
+	for (i = 0; i < w.nbounced; i++) {
+		if (w.added > 0 && (e = map_find(th, w.bounced[i])) != NULL)
+			e->attempts = 0;
+		if (enqueue_id(th, w.bounced[i]) == -1) {
+			SETERR("out of memory");
+			goto out;
+		}
+	}
+	rv = w.added;
+ out:
+	free(w.bounced);
+	return rv;
 }
 
 int
 rd_thread_add_continue_json(struct rd_thread *th, const char *parent,
     const cJSON *root, cJSON *comments, const char **errp)
 {
-	struct walk	 w = { th, comments, 0, NULL, 0, NULL };
+	struct walk	 w = { .th = th, .out = comments };
 	struct rd_listing l;
 	const cJSON	*second, *thing, *data;
 	const struct ent *e;

@@ -43,6 +43,7 @@
 #define EV_RING		4096	/* recent job events kept for resuming */
 #define EV_JOBID_MAX	48
 #define GW_SSE_WRITE_TIMEOUT_S 60	/* a client that stops reading */
+#define GW_SSE_REREAD_MS	30000	/* a quiet stream re-reads its job */
 
 struct ring_ev {
 	uint64_t	 seq;
@@ -62,6 +63,7 @@ struct gw_stream {
 	int			 refs;		/* job.get calls in flight */
 	int			 resync;	/* a job.get is due */
 	uint64_t		 last_write_ms;
+	uint64_t		 last_read_ms;	/* the job last read from jobd */
 };
 
 struct gw_events {
@@ -74,6 +76,7 @@ struct gw_events {
 	struct gw_stream	*streams;
 	int			 nstreams;
 	int64_t			 gaps;
+	int			 connects;	/* sub_connects() last seen */
 };
 
 /* a stream being opened: the request's state until job.get answers */
@@ -261,6 +264,7 @@ stream_resynced(const struct proto_reply *rep, const char *err, void *arg)
 		stream_reap(s->ge);
 		return;
 	}
+	s->last_read_ms = daemon_now_ms();
 	stream_send_job(s, job, s->ge->seq);
 	stream_reap(s->ge);
 }
@@ -277,6 +281,7 @@ stream_resync(struct gw_stream *s)
 	    s->job), gw->timeout_ms, stream_resynced, s) == -1)
 		return;
 	s->resync = 0;
+	s->last_read_ms = daemon_now_ms();
 	s->refs++;
 	gw->inflight++;
 }
@@ -420,7 +425,7 @@ stream_opened(struct gw_req *gr, const struct proto_reply *rep)
 		bufferevent_set_timeouts(evhttp_connection_get_bufferevent(
 		    s->evcon), NULL, &write_tv);
 		evhttp_send_reply_start(req, 200, "OK");
-		s->last_write_ms = daemon_now_ms();
+		s->last_write_ms = s->last_read_ms = daemon_now_ms();
 		if (!resume)
 			stream_send_job(s, job, from);
 		if (s->req != NULL)
@@ -486,15 +491,25 @@ gw_events_cron(struct gw *gw)
 	struct gw_events	*ge = gw->events;
 	struct gw_stream	*s, *next;
 	uint64_t		 now = daemon_now_ms(), every;
+	int			 reconnected;
 
 	if (ge == NULL)
 		return;
 	every = (uint64_t)gw->d->cf.httpd.sse_keepalive_seconds * 1000;
+	/*
+	 * Events published while the subscriber was away (jobd restarting)
+	 * leave no trace in seq when nothing follows them: a new connection
+	 * is a gap. And a stream re-reads its job every GW_SSE_REREAD_MS
+	 * regardless, so a lost last event cannot hold it open for ever.
+	 */
+	reconnected = sub_connects(ge->sub) != ge->connects;
+	ge->connects = sub_connects(ge->sub);
 	for (s = ge->streams; s != NULL; s = next) {
 		next = s->next;
 		if (s->req == NULL)
 			continue;
-		if (s->resync)
+		if (s->resync || reconnected ||
+		    now - s->last_read_ms >= GW_SSE_REREAD_MS)
 			stream_resync(s);
 		if (now - s->last_write_ms + 500 >= every)
 			stream_send(s, NULL, NULL, "keepalive");

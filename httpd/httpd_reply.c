@@ -179,4 +179,5 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 	evbuffer_add_printf(buf, "{\"detail\":\"%s\"}", detail);
 	log_debug("libevent error %d answered as JSON", error);
 	evhttp_send_reply(req, error, reason, NULL);
+	gw_metrics_observe("protocol", error, daemon_now_ms());
 }

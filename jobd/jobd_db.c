@@ -277,7 +277,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    "status, created_at, updated_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
 	[ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs "
-	    "WHERE id = ?1 AND workspace_id = ?2",
+	    "WHERE id = ?1 AND (?2 IS NULL OR workspace_id = ?2)",
 	[ST_JOB_GET_JID] = "SELECT " JOB_COLS " FROM jobs WHERE jid = ?1",
 	[ST_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs "
 	    "WHERE workspace_id = ?1 ORDER BY jid DESC LIMIT ?2 OFFSET ?3",

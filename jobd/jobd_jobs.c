@@ -434,14 +434,18 @@ jobd_h_job_get(struct rep_ctx *ctx, void *arg)
 	struct jobd	*jd = arg;
 	sqlite3_stmt	*st;
 	char		 ws[37], id[37];
-	int		 rc;
+	int		 rc, any_ws;
 
-	if (jobd_body_id(ctx, "workspace_id", PROTO_PFX_WORKSPACE, ws) == -1 ||
-	    jobd_body_id(ctx, "job_id", PROTO_PFX_JOB, id) == -1)
+	/* without workspace_id (rscrapectl): the job of any workspace */
+	any_ws = cJSON_GetObjectItemCaseSensitive(ctx->req->body,
+	    "workspace_id") == NULL;
+	if ((!any_ws && jobd_body_id(ctx, "workspace_id", PROTO_PFX_WORKSPACE,
+	    ws) == -1) || jobd_body_id(ctx, "job_id", PROTO_PFX_JOB, id) == -1)
 		return -1;
 	st = jobd_stmt(jd, ST_JOB_GET);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
+	if (!any_ws)
+		sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE)

@@ -92,5 +92,7 @@ struct sub	*sub_open(struct event_base *base, const char *url,
 		    const char *const *topics, sub_cb cb, void *arg,
 		    const char **errp);
 void		 sub_close(struct sub *s);
+/* connections made so far (each may follow lost events) */
+int		 sub_connects(struct sub *s);
 
 #endif

@@ -75,6 +75,8 @@ static const struct cf_key cf_keys[] = {
 	I(plugins, timeout_seconds, plugins.timeout_seconds, 300, 1, 86400),
 	I(plugins, max_output_bytes, plugins.max_output_bytes, 67108864, 1024,
 	    INT64_C(4294967296)),
+	I(plugins, monitor_interval_seconds, plugins.monitor_interval_seconds,
+	    300, 1, 86400),
 	U(plugins, webhook_url, plugins.webhook_url, ""),
 	S(plugins, webhook_secret, plugins.webhook_secret, ""),
 };

@@ -58,6 +58,7 @@ struct rs_config {
 	struct {
 		int64_t	 timeout_seconds;	/* wall time per plugin run */
 		int64_t	 max_output_bytes;	/* stdout kept per run */
+		int64_t	 monitor_interval_seconds;	/* batch rhythm */
 		char	*webhook_url;
 		char	*webhook_secret;
 	} plugins;

@@ -3,6 +3,7 @@
  * libevent read event. Events are hints; a lost one is detected by the
  * caller through the seq/epoch fields (proto.h).
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 
 struct sub {
 	nng_socket	 sock;
+	atomic_int	 connects;	/* pipes added, on nng's thread */
 	struct event	*ev;
 	sub_cb		 cb;
 	void		*arg;
@@ -44,6 +46,28 @@ sub_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* nng's thread: only count; the loop reads the count */
+static void
+sub_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct sub	*s = arg;
+
+	(void)p;
+	(void)ev;
+	atomic_fetch_add(&s->connects, 1);
+}
+
+/*
+ * How many times the socket has connected to the publisher. A subscriber
+ * loses every event published while it was away (a jobd restart, say),
+ * and those losses show in no seq: a change here is a gap too.
+ */
+int
+sub_connects(struct sub *s)
+{
+	return atomic_load(&s->connects);
+}
+
 struct sub *
 sub_open(struct event_base *base, const char *url, const char *const *topics,
     sub_cb cb, void *arg, const char **errp)
@@ -65,6 +89,7 @@ sub_open(struct event_base *base, const char *url, const char *const *topics,
 	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 1024);
 	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 20);
 	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
+	nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, sub_pipe_added, s);
 	if ((rv = nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0)
 		goto fail;
 	if ((rv = nng_socket_get_int(s->sock, NNG_OPT_RECVFD, &fd)) != 0)

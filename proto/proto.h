@@ -82,7 +82,9 @@
  *     Fields already normalised and validated by the caller; jobd checks
  *     them again (invalid) and the workspace (not_found).
  *     -> {job}
- *   job.get     {workspace_id, job_id}        -> {job}   errors: not_found
+ *   job.get     {workspace_id?, job_id}       -> {job}   errors: not_found
+ *     Without workspace_id (rscrapectl, an operator's tool) the job of any
+ *     workspace; httpd always sends the path's workspace.
  *   job.list    {workspace_id, status?, limit, offset}
  *     -> {jobs: [job...], total, has_more}    newest first
  *   job.cancel  {workspace_id, job_id}        -> {job}

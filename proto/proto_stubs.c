@@ -102,7 +102,8 @@ proto_job_get_req(const char *workspace_id, const char *job_id)
 {
 	cJSON *b = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(b, "workspace_id", workspace_id);
+	if (workspace_id != NULL)
+		cJSON_AddStringToObject(b, "workspace_id", workspace_id);
 	cJSON_AddStringToObject(b, "job_id", job_id);
 	return b;
 }

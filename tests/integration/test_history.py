@@ -1,8 +1,9 @@
-"""History jobs (issue 5) against the fake Reddit's `historysub`: 1500
+"""History jobs (issue 5) against the fake Reddit: `historysub` has 1500
 posts whose listings (new, hot, rising, top/controversial x t) each stop
 at 1000, so only their union reaches most of them, plus 60 posts only the
 archive has. Exact counts come from the fake's truth."""
 
+import json
 import os
 import sys
 
@@ -41,7 +42,11 @@ def env():
     require("rscrapectl", "jobd", "httpd", "fetchd")
     # four jobs of ~200 requests each share one client id: a budget that
     # no test reaches, so the rate governor never slows them down
-    fake = FakeReddit(scenario="history", args=["--budget", "100000"])
+    spec = {"seed": 5, "subreddits": [
+        {"name": "historysub", "posts": 1500, "history": True,
+         "archive_only": 60, "comments": {"zero": 0.9, "mean": 2}}],
+        "users": [{"name": "histuser", "posts": 30, "comments": 80}]}
+    fake = FakeReddit(scenario=json.dumps(spec), args=["--budget", "100000"])
     fake.start()
     stacks = []
     try:
@@ -141,3 +146,18 @@ def test_history_resumes_after_fetchd_is_killed(env):
     assert j["status"] == "completed", j
     assert j["posts_scraped"] == truth["archive_total"]
     assert j["comments_scraped"] == truth["archive_comments"]
+
+
+def test_history_of_a_user(env):
+    """A user's history: their submissions through every submitted sort
+    and the archive's author search, and their own comments."""
+    fake, (s, ws, key), _ = env
+    truth = fake.truth(user="histuser", limit=ALL)
+    j = wait_end(s, key, create(s, ws, key, target="u/histuser",
+                                target_type="user", limit=ALL))
+    assert j["status"] == "completed", j
+    assert j["posts_scraped"] == truth["posts_total"] == 30
+    assert j["comments_scraped"] == truth["comments"] == 80
+    src = j["progress"]["sources"]
+    assert src["new"]["posts"] == 30
+    assert src["archive"]["state"] == "done"

@@ -150,3 +150,28 @@ def test_monitor_completes_at_the_limit(env):
     assert j["status"] == "completed", j
     assert j["posts_scraped"] == have + 5
     assert j["comments_scraped"] == 0
+
+
+def test_monitor_of_a_user(env):
+    """A user's monitor starts with their newest posts, then stores their
+    new posts and their new comments (on any subreddit)."""
+    s, fake, ws, key = env
+    before = fake.items(user="fakeuser")
+    r = s.http("POST", s.jobs_path(ws), key=key, json={
+        "target": "u/fakeuser", "target_type": "user", "mode": "monitor",
+        "limit": 10000, "download_media": False})
+    assert r.status_code == 201, r.text
+    path = s.jobs_path(ws, r.json()["id"])
+    wait_until(lambda: job(s, key, path)["progress"].get("polls", 0) >= 1,
+               timeout=30, interval=0.1, what="a first poll")
+    assert job(s, key, path)["posts_scraped"] == len(before["posts"])
+    made = fake.live("fakesub", posts=2, comments=6, author="fakeuser",
+                     seed=6)
+    after = fake.items(user="fakeuser")
+    assert len(after["posts"]) == len(before["posts"]) + 2
+    wait_until(lambda: (lambda j: j["posts_scraped"] == len(after["posts"])
+                        and j["comments_scraped"] == 6)(job(s, key, path)),
+               timeout=30, interval=0.1, what="the user's new items")
+    assert sorted(all_ids(s, key, path, "comments")) == \
+        sorted(made["comments"])
+    assert s.http("DELETE", path, key=key).status_code == 200

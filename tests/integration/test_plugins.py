@@ -291,3 +291,44 @@ def test_cancel_stops_a_running_plugin(stack):
                     out.append(pid)
         return out
     wait_until(lambda: not sleepers(), 5, 0.05, "the plugin to be killed")
+
+
+def test_monitor_jobs_run_their_plugins_per_batch(fake, make_stack):
+    sub = "livesub"
+    live = FakeReddit(scenario="small", args=["--budget", "100000"])
+    live.start()
+    try:
+        s = make_stack(daemons=(), env=fake_env(
+            live, RSCRAPE_MONITOR_MIN_INTERVAL="1",
+            RSCRAPE_MONITOR_MAX_INTERVAL="2",
+            RSCRAPE_PLUGINS_MONITOR_INTERVAL_SECONDS="1"))
+        install(s, "sentiment")
+        ws, key = start(s)
+        r = s.http("POST", "/api/v1/workspaces/%s/jobs" % ws, key=key,
+                   json={"target": sub, "mode": "monitor", "limit": 10000,
+                         "download_media": False, "plugins": ["sentiment"]})
+        assert r.status_code == 201, r.text
+        path = "/api/v1/workspaces/%s/jobs/%s" % (ws, r.json()["id"])
+
+        def annotated_all():
+            truth = live.items(sub=sub)
+            n = len(truth["posts"]) + len(truth["comments"])
+            j = s.http("GET", path, key=key).json()
+            assert j["status"] == "running", j
+            st = j["progress"].get("plugins", {}).get("sentiment", {})
+            ok = (j["posts_scraped"] == len(truth["posts"]) and
+                  j["comments_scraped"] == len(truth["comments"]) and
+                  st.get("status") == "completed" and
+                  st.get("annotated") == n)
+            return st if ok else None
+        first = wait_until(annotated_all, 60, 0.2, "a first batch")
+        live.live(sub, posts=3, comments=10, seed=1)
+        later = wait_until(lambda: (lambda st: st if st and st["batches"] >
+                                    first["batches"] else None)(
+            annotated_all()), 60, 0.2, "a batch with the new items")
+        assert later["annotated"] == first["annotated"] + 13
+        posts = items(s, ws, key, r.json()["id"], "posts")
+        assert all(p["sentiment_label"] for p in posts)
+        assert s.http("DELETE", path, key=key).status_code == 200
+    finally:
+        live.stop()

@@ -357,6 +357,62 @@ test_morechildren_no_progress(void **state)
 	rd_thread_free(th);
 }
 
+/*
+ * Reddit answers at most ~100 comments per morechildren call and bounces
+ * the rest in a new `more`: an answer that brings something new is
+ * progress, however often an id is bounced. Here each answer brings one
+ * comment and hands the others back, more times than RD_THREAD_ATTEMPTS.
+ */
+static void
+test_morechildren_bounced_with_progress(void **state)
+{
+	static const char *const ids[] = { "aa", "bb", "cc", "dd", "ee", "ff" };
+	const int	 n = (int)(sizeof(ids) / sizeof(ids[0]));
+	struct rd_thread *th;
+	struct rd_thread_stats st;
+	cJSON		*comments = cJSON_CreateArray(), *ck;
+	char		 batch[64], reply[2048], more[256];
+	const char	*err;
+	int		 calls = 0, i;
+	size_t		 used;
+
+	(void)state;
+	assert_true(n > RD_THREAD_ATTEMPTS + 1);
+	th = rd_thread_new("abc");
+	ck = cJSON_Parse("{\"ids\": [\"aa\", \"bb\", \"cc\", \"dd\", "
+	    "\"ee\", \"ff\"], \"continues\": []}");
+	assert_int_equal(rd_thread_restore(th, ck, &err), 0);
+	cJSON_Delete(ck);
+	while (rd_thread_next_batch(th, batch, sizeof(batch), 0) > 0) {
+		/* answer: the first id as a comment, the rest bounced */
+		used = 0;
+		more[0] = '\0';
+		for (i = calls + 1; i < n; i++)
+			used += (size_t)snprintf(more + used, sizeof(more) - used,
+			    "%s\"%s\"", i > calls + 1 ? "," : "", ids[i]);
+		snprintf(reply, sizeof(reply), "{\"json\": {\"errors\": [], "
+		    "\"data\": {\"things\": [{\"kind\": \"t1\", \"data\": "
+		    "{\"id\": \"%s\", \"name\": \"t1_%s\", \"parent_id\": "
+		    "\"t3_abc\", \"link_id\": \"t3_abc\", \"depth\": 0, "
+		    "\"author\": \"a\", \"body\": \"b\", \"score\": 1, "
+		    "\"created_utc\": 1700000000, \"replies\": \"\"}}%s%s%s]}}}",
+		    ids[calls], ids[calls], used ? ", {\"kind\": \"more\", "
+		    "\"data\": {\"count\": 9, \"id\": \"zz\", \"parent_id\": "
+		    "\"t3_abc\", \"depth\": 0, \"children\": [" : "", more,
+		    used ? "]}}" : "");
+		assert_int_equal(rd_thread_add_morechildren(th, reply,
+		    strlen(reply), comments, &err), 1);
+		assert_true(++calls <= n);
+	}
+	assert_int_equal(calls, n);
+	assert_int_equal(cJSON_GetArraySize(comments), n);
+	rd_thread_stats(th, &st);
+	assert_int_equal(st.dropped_ids, 0);
+	assert_true(rd_thread_done(th));
+	cJSON_Delete(comments);
+	rd_thread_free(th);
+}
+
 int
 main(void)
 {
@@ -367,6 +423,7 @@ main(void)
 		cmocka_unit_test(test_tree_big_more),
 		cmocka_unit_test(test_morechildren),
 		cmocka_unit_test(test_morechildren_no_progress),
+		cmocka_unit_test(test_morechildren_bounced_with_progress),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
