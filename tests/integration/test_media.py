@@ -426,3 +426,26 @@ def test_transfers_are_capped_in_all_and_per_host(stacks, fake):
         assert fake.stats()["slow_paused_max"] == want
         s.close()
     fake.reset()
+
+
+def test_sigterm_mid_download_hands_back_and_leaves_nothing(stacks, fake):
+    """SIGTERM: transfers stop, temp files go, leases are released (not
+    left to expire), exit 0; the next mediad finishes the job."""
+    s = media_stack(stacks, fake, mediad_env=NO_FFMPEG,
+                    RSCRAPE_JOBD_LEASE_SECONDS="60")
+    truth, items = truth_items(fake)
+    fake.reset()
+    fake.faults([{"action": "slow", "path": "^/media/", "seconds": 30}])
+    job = create(s, limit=100)
+    wait_until(lambda: fake.stats().get("injected_slow"), timeout=60,
+               what="a download half way")
+    assert s.mediad.stop(timeout=10) == 0
+    assert tmp_files(s.state_dir) == []
+    fake.reset()            # no faults; the paused answers end
+    assert get(s, job)["status"] == "running"
+    s.start("mediad", env=NO_FFMPEG)
+    # released leases are leased again at once: well within lease_seconds
+    j = wait_end(s, job, timeout=40)
+    assert j["status"] == "completed", j
+    assert j["media_downloaded"] == truth["media"]["downloaded"], j
+    assert len(store_files(s.state_dir)) == truth["media"]["unique_files"]
