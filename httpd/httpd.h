@@ -200,6 +200,10 @@ struct gw_results_query {
 int	 gw_parse_results_query(const char *query, enum gw_query_kind kind,
 	    struct gw_results_query *rq, cJSON **detail);
 
+/* 1 a range (off, len), 0 the whole file, -1 unsatisfiable (416) */
+int	 gw_parse_range(const char *h, int64_t size, int64_t *off,
+	    int64_t *len);
+
 /* httpd_results.c: posts, comments, media, media files */
 void	 gw_h_posts(struct gw_req *gr);
 void	 gw_h_post_get(struct gw_req *gr);

@@ -242,3 +242,62 @@ out:
 	evhttp_clear_headers(&kv);
 	return rc;
 }
+
+/*
+ * A Range header against a file of size bytes (RFC 9110 14.2): one range
+ * "bytes=first-last", "bytes=first-" or "bytes=-suffix". 1 with the range
+ * in *off, *len; 0 to send the whole file (no header, or one we do not
+ * serve: several ranges or another unit, which a server may ignore); -1
+ * when no byte of the range exists (416).
+ */
+int
+gw_parse_range(const char *h, int64_t size, int64_t *off, int64_t *len)
+{
+	const char	*p, *dash;
+	char		*end;
+	long long	 a = -1, b = -1;
+
+	if (h == NULL)
+		return 0;
+	while (*h == ' ')
+		h++;
+	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 0;
+	p = h + 6;
+	if ((dash = strchr(p, '-')) == NULL)
+		return 0;
+	if (dash != p) {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		errno = 0;
+		a = strtoll(p, &end, 10);
+		if (errno != 0 || end != dash)
+			return 0;
+	}
+	if (dash[1] != '\0') {
+		if (!isdigit((unsigned char)dash[1]))
+			return 0;
+		errno = 0;
+		b = strtoll(dash + 1, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return 0;
+	}
+	if (a < 0 && b < 0)
+		return 0;
+	if (a < 0) {			/* the last b bytes */
+		if (b == 0 || size == 0)
+			return -1;
+		*off = b >= size ? 0 : size - b;
+		*len = size - *off;
+		return 1;
+	}
+	if (b >= 0 && b < a)
+		return 0;
+	if (a >= size)
+		return -1;
+	if (b < 0 || b >= size)
+		b = size - 1;
+	*off = a;
+	*len = b - a + 1;
+	return 1;
+}

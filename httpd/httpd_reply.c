@@ -21,6 +21,8 @@ gw_status_text(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 206: return "Partial Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -29,6 +31,7 @@ gw_status_text(int status)
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
 	case 422: return "Unprocessable Entity";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
@@ -176,4 +179,5 @@ evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 	evbuffer_add_printf(buf, "{\"detail\":\"%s\"}", detail);
 	log_debug("libevent error %d answered as JSON", error);
 	evhttp_send_reply(req, error, reason, NULL);
+	gw_metrics_observe("protocol", error, daemon_now_ms());
 }

@@ -273,9 +273,10 @@ media_file_got(struct gw_req *gr, const struct proto_reply *rep)
 	struct evkeyvalq	*h;
 	struct evbuffer		*buf;
 	struct stat		 sb;
-	const char		*path, *ctype;
-	char			 etag[80];
-	int			 fd;
+	const char		*path, *ctype, *inm;
+	char			 etag[80], crange[96];
+	int64_t			 off, len;
+	int			 fd, rc, status;
 
 	if (!rep->ok) {
 		if (strcmp(rep->err_code, PROTO_E_NOT_FOUND) == 0)
@@ -297,27 +298,59 @@ media_file_got(struct gw_req *gr, const struct proto_reply *rep)
 	}
 	h = evhttp_request_get_output_headers(gr->req);
 	buf = evhttp_request_get_output_buffer(gr->req);
-	evhttp_add_header(h, "Content-Type", ctype && *ctype ? ctype :
-	    "application/octet-stream");
 	snprintf(etag, sizeof(etag), "\"%s\"", gr->sha);
 	evhttp_add_header(h, "ETag", etag);
 	/* content-addressed: the bytes behind this URL never change */
 	evhttp_add_header(h, "Cache-Control", "private, max-age=31536000, "
 	    "immutable");
+	evhttp_add_header(h, "Accept-Ranges", "bytes");
+	inm = evhttp_find_header(evhttp_request_get_input_headers(gr->req),
+	    "If-None-Match");
+	if (inm != NULL && (strstr(inm, etag) != NULL ||
+	    strcmp(inm, "*") == 0)) {
+		close(fd);
+		status = 304;
+		evhttp_send_reply(gr->req, status, gw_status_text(status),
+		    NULL);
+		goto done;
+	}
+	off = 0;
+	len = sb.st_size;
+	rc = gw_parse_range(evhttp_find_header(evhttp_request_get_input_headers(
+	    gr->req), "Range"), sb.st_size, &off, &len);
+	if (rc == -1) {
+		close(fd);
+		snprintf(crange, sizeof(crange), "bytes */%lld",
+		    (long long)sb.st_size);
+		evhttp_add_header(h, "Content-Range", crange);
+		gw_error(gr, 416, "Range not satisfiable: the file has %lld "
+		    "bytes", (long long)sb.st_size);
+		return;
+	}
+	status = rc == 1 ? 206 : 200;
+	if (rc == 1) {
+		snprintf(crange, sizeof(crange), "bytes %lld-%lld/%lld",
+		    (long long)off, (long long)(off + len - 1),
+		    (long long)sb.st_size);
+		evhttp_add_header(h, "Content-Range", crange);
+	}
+	evhttp_add_header(h, "Content-Type", ctype && *ctype ? ctype :
+	    "application/octet-stream");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	if (sb.st_size > 0) {
+	if (len > 0) {
 		/* takes fd; written with sendfile(2) */
-		if (evbuffer_add_file(buf, fd, 0, sb.st_size) == -1) {
+		if (evbuffer_add_file(buf, fd, off, len) == -1) {
 			close(fd);
 			gw_error(gr, 500, "cannot send the file");
 			return;
 		}
 	} else
 		close(fd);
-	log_debug("%s %s -> 200 (%lld bytes)", gr->route->name,
-	    evhttp_request_get_uri(gr->req), (long long)sb.st_size);
-	evhttp_send_reply(gr->req, 200, "OK", NULL);
-	gw_metrics_observe(gr->route->name, 200, gr->started_ms);
+	log_debug("%s %s -> %d (%lld bytes)", gr->route->name,
+	    evhttp_request_get_uri(gr->req), status, (long long)len);
+	evhttp_send_reply(gr->req, status, gw_status_text(status), NULL);
+done:
+	gw_metrics_observe(gr->route->name, status, gr->started_ms);
 	gw_req_done(gr);
 }
 

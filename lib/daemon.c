@@ -196,9 +196,6 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	}
 
 	event_base_dispatch(d.base);
-	/* the loop is over: a second SIGTERM must not cut the clean-up short */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
 
 	/*
 	 * The loop is over and the signal events go (restoring SIG_DFL): a

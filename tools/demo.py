@@ -75,8 +75,15 @@ def main():
             (", error: " + job["error_message"])
             if job["error_message"] else ""))
         print("\nLook at the results:")
-        print("  curl -s -H 'Authorization: Bearer %s' %s%s" % (
-            key, s.base_url, path))
+        auth = "curl -s -H 'Authorization: Bearer %s' " % key
+        print("  %s%s%s" % (auth, s.base_url, path))
+        print("  %s'%s%s/posts?sort_by=num_comments&limit=5'" % (
+            auth, s.base_url, path))
+        print("  %s'%s%s/comments?limit=5'" % (auth, s.base_url, path))
+        print("  %s'%s%s/export?format=csv&type=comments' > comments.csv" % (
+            auth, s.base_url, path))
+        print("  %s'%s/api/v1/workspaces/%s/posts?q=the'" % (
+            auth, s.base_url, ws))
         print("  sqlite3 %s/rscrape.db 'SELECT id, title, num_comments "
               "FROM posts LIMIT 10'" % s.state_dir)
         if args.no_wait:

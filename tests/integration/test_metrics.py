@@ -169,6 +169,18 @@ def test_metrics_count_requests_jobs_and_reddit_calls(env):
     # never on the API's own port
     r = s.http("GET", "/metrics")
     assert r.status_code == 404
+    m = scrape(s)
+    assert m.get("rscrape_http_requests_total", route="none",
+                 status=404) == 1
+
+    # a request libevent itself refuses is counted too
+    import socket
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+        c.sendall(b"NONSENSE\r\n\r\n")
+        assert b" 400 " in c.recv(100)
+    m = scrape(s)
+    assert m.get("rscrape_http_requests_total", route="protocol",
+                 status=400) == 1
 
 
 def test_metrics_count_restarts_and_lease_expiries(env):

@@ -125,7 +125,7 @@ def test_kill_9_fetchd_then_jobd_then_httpd_during_a_full_job():
         truth = fake.truth(sub="fakesub", limit=50)
         # slow enough that three kills land in the middle of the job
         fake.faults([{"path": "/comments/", "times": None,
-                      "action": "delay", "seconds": 0.15}])
+                      "action": "delay", "seconds": 0.4}])
         job = s.create_job(ws, key, target="fakesub", limit=50,
                            download_media=False)
 

@@ -427,8 +427,25 @@ def test_media_list_and_files(make_stack):
     assert r.status_code == 200 and r.content == data
     assert r.headers["content-type"] == "image/jpeg"
     assert int(r.headers["content-length"]) == len(data)
+    assert r.headers["etag"] == '"%s"' % sha
+    assert r.headers["accept-ranges"] == "bytes"
     assert s.http("GET", base + "/media/" + sha.upper(),
                   key=key).status_code == 200
+    # ranges (a video player seeking), validators (a cache revalidating)
+    r = s.http("GET", base + "/media/" + sha, key=key,
+               headers={"Range": "bytes=10-19"})
+    assert r.status_code == 206 and r.content == data[10:20]
+    assert r.headers["content-range"] == "bytes 10-19/%d" % len(data)
+    r = s.http("GET", base + "/media/" + sha, key=key,
+               headers={"Range": "bytes=-7"})
+    assert r.status_code == 206 and r.content == data[-7:]
+    r = s.http("GET", base + "/media/" + sha, key=key,
+               headers={"Range": "bytes=%d-" % len(data)})
+    assert r.status_code == 416 and "detail" in r.json()
+    assert r.headers["content-range"] == "bytes */%d" % len(data)
+    r = s.http("GET", base + "/media/" + sha, key=key,
+               headers={"If-None-Match": '"%s"' % sha})
+    assert r.status_code == 304 and r.content == b""
     assert s.http("GET", base + "/media/" + "0" * 64,
                   key=key).status_code == 404
     assert s.http("GET", base + "/media/nothex", key=key).status_code == 404
@@ -699,3 +716,27 @@ def test_two_jobs_the_workspace_view_and_sentiment(make_stack):
                params={"sentiment_label": "negative"}).json()
     assert {p["id"] for p in r["posts"]} == {"t3_s1", "t3_s7"}
     assert all(p["sentiment_score"] == -0.5 for p in r["posts"])
+
+
+def test_export_finishes_through_sigterm_and_head_sends_no_body(make_stack):
+    """SIGTERM stops new connections, not an export being written (within
+    the daemon's stop grace): the client gets every row, then httpd exits
+    0. HEAD gets the headers."""
+    s = make_stack(daemons=("jobd", "httpd"))
+    ws, key = s.workspace_and_key()
+    j, t = scripted_job(s, ws, media=False)
+    report(s, t, "b0", posts=[rpost(1, 1700000000)])
+    seed_comments(s, j, 20000)
+    path = "/api/v1/workspaces/%s/jobs/%s/export" % (ws, j["id"])
+    r = s.http("HEAD", path, key=key, params={"type": "comments"})
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["content-type"] == "application/x-ndjson"
+    r = s.http("GET", path, key=key, params={"type": "comments"},
+               stream=True, timeout=30)
+    it = r.iter_content(chunk_size=65536)
+    chunks = [next(it)]
+    s.httpd.signal(15)
+    chunks += list(it)
+    r.close()
+    assert len(b"".join(chunks).splitlines()) == 20000
+    assert s.httpd.proc.wait(10) == 0

@@ -217,3 +217,31 @@ def test_fetchd_sigterm_hands_its_lease_back_at_once():
             assert j["status"] == "completed", j
             assert j["posts_scraped"] == truth["posts"]
             assert j["comments_scraped"] == truth["comments"]
+
+
+def test_mediad_sigterm_hands_its_leases_back_at_once():
+    require("rscrapectl", "jobd", "httpd", "fetchd", "mediad")
+    with FakeReddit(scenario="small") as fake, \
+            Stack(env=fake_env(fake, RSCRAPE_JOBD_LEASE_SECONDS="60",
+                               RSCRAPE_MEDIAD_MAX_BYTES="2000000")) as s:
+        for d in ("jobd", "httpd", "fetchd", "mediad"):
+            s.start(d)
+        ws, key = s.workspace_and_key()
+        # every media body stalls half way: mediad holds its items
+        fake.faults([{"path": "^/(media|ext|gallery)/", "times": None,
+                      "action": "slow", "seconds": 60}])
+        s.create_job(ws, key, target="fakesub", limit=10,
+                     scrape_comments=False)
+
+        def held():
+            ping = s.call("ping")
+            return sum(w.get("tasks", 0) for w in ping["workers"]
+                       if w["kind"] == "media")
+        n = wait_until(held, timeout=30, interval=0.1,
+                       what="mediad to hold media tasks")
+        rc, took = timed_stop(s.mediad)
+        assert rc == 0 and took < STOP_WITHIN, (rc, took)
+        # handed back: leasable now, not after the 60 s lease
+        got = s.call("task.lease", {"worker": "probe:1", "kind": "media",
+                                    "max": 64})
+        assert len(got["tasks"]) >= n, (n, got)

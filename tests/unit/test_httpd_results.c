@@ -158,6 +158,51 @@ test_csv(void **state)
 	v = cJSON_CreateString("\""); csv_is(v, "\"\"\"\""); cJSON_Delete(v);
 }
 
+static void
+test_ranges(void **state)
+{
+	static const struct {
+		const char	*h;
+		int64_t		 size;
+		int		 rc;
+		int64_t		 off, len;
+	} c[] = {
+		{ NULL, 100, 0, 0, 0 },
+		{ "bytes=0-9", 100, 1, 0, 10 },
+		{ "bytes=10-", 100, 1, 10, 90 },
+		{ "bytes=90-500", 100, 1, 90, 10 },
+		{ "bytes=-5", 100, 1, 95, 5 },
+		{ "bytes=-500", 100, 1, 0, 100 },
+		{ "bytes=99-99", 100, 1, 99, 1 },
+		{ "bytes=100-", 100, -1, 0, 0 },
+		{ "bytes=-0", 100, -1, 0, 0 },
+		{ "bytes=0-", 0, -1, 0, 0 },
+		{ "bytes=5-2", 100, 0, 0, 0 },
+		{ "bytes=0-1,5-6", 100, 0, 0, 0 },
+		{ "items=0-1", 100, 0, 0, 0 },
+		{ "bytes=x-1", 100, 0, 0, 0 },
+		{ "bytes=1-x", 100, 0, 0, 0 },
+		{ "bytes=-", 100, 0, 0, 0 },
+		{ "bytes=99999999999999999999-", 100, 0, 0, 0 },
+	};
+	size_t	 i;
+	int64_t	 off, len;
+	int	 rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		off = len = -7;
+		rc = gw_parse_range(c[i].h, c[i].size, &off, &len);
+		if (rc != c[i].rc)
+			fail_msg("case %zu (%s): %d, expected %d", i,
+			    c[i].h ? c[i].h : "NULL", rc, c[i].rc);
+		if (rc == 1) {
+			assert_int_equal(off, c[i].off);
+			assert_int_equal(len, c[i].len);
+		}
+	}
+}
+
 static const char *
 method_key(int method)
 {
@@ -239,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_query_rules),
 		cmocka_unit_test(test_query_values),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_openapi_matches_routes),
 	};
 
