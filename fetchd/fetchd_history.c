@@ -77,11 +77,21 @@ hist_report_cb(struct worker_task *t, const cJSON *body, void *arg)
 	hist_pump(j);
 }
 
+/*
+ * Send what the last answers produced, with the state that vouches for it;
+ * while jobd still stores the last batch, this one grows instead (up to
+ * H_BATCH records), so the checkpoint (with its known set) is written
+ * once per batch, not once per answer.
+ */
 static void
-hist_flush(struct history_job *j)
+hist_flush(struct history_job *j, int now)
 {
 	if (!j->dirty && j->out_posts == NULL && j->out_comments == NULL &&
 	    j->out_media == NULL)
+		return;
+	if (!now && worker_task_backlog(j->t) > 0 &&
+	    cJSON_GetArraySize(j->out_posts) + cJSON_GetArraySize(
+	    j->out_comments) + cJSON_GetArraySize(j->out_media) < H_BATCH)
 		return;
 	worker_task_report(j->t, j->out_posts, j->out_comments, j->out_media,
 	    hist_progress(j), hist_checkpoint(j), hist_report_cb, j);
@@ -114,7 +124,7 @@ hist_fail(struct history_job *j, const char *msg)
 	if (j->ended)
 		return;
 	j->ended = 1;
-	hist_flush(j);
+	hist_flush(j, 1);
 	worker_task_fail(t, msg, 0);
 	hist_free(j);
 }
@@ -507,7 +517,7 @@ hist_pump(struct history_job *j)
 	j->in_pump = 0;
 	if (j->ended)
 		return;
-	hist_flush(j);
+	hist_flush(j, 0);
 	if (j->about_ok && sources_done(j) && !hist_busy(j) &&
 	    trees_idle(j->trees) && j->ucom_q == NULL &&
 	    (!(j->user && j->want_comments) || j->c_exhausted) &&

@@ -13,6 +13,7 @@
 #define H_BACKLOG	6	/* batches waiting for jobd before we pause */
 #define H_PREFETCH	10	/* list on when fewer posts wait for trees */
 #define H_PAGE		100
+#define H_BATCH		500	/* records gathered while jobd stores one */
 #define H_MAXSRC	16
 
 /* job, progress and checkpoint fields */

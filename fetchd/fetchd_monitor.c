@@ -671,8 +671,8 @@ mon_step(struct mon_job *j)
 		}
 	}
 	if (!j->started) {
-		if (!j->exhausted && j->listed < j->limit && j->list_q ==
-		    NULL && trees_waiting(j->trees) < 10) {
+		if (!j->exhausted && j->listed < j->limit && !posts_full(j) &&
+		    j->list_q == NULL && trees_waiting(j->trees) < 10) {
 			n = j->limit - j->listed;
 			snprintf(path, sizeof(path), j->user ?
 			    "/user/%s/submitted" : "/r/%s/new", j->target);
@@ -684,8 +684,8 @@ mon_step(struct mon_job *j)
 			j->list_q = rd_get(j->f->rc, path, query, 0,
 			    list_done, j);
 		}
-		if ((j->exhausted || j->listed >= j->limit) &&
-		    j->list_q == NULL) {
+		if ((j->exhausted || j->listed >= j->limit ||
+		    posts_full(j)) && j->list_q == NULL) {
 			j->started = 1;
 			j->dirty = 1;
 			log_info("job %s: monitoring from %s (%lld posts at the "

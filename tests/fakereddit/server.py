@@ -370,6 +370,13 @@ class Handler(BaseHTTPRequestHandler):
             path = path[len("/archive"):]
         if path == "/api/posts/search" or path == "/api/comments/search":
             srv.count("archive")
+            # fault rules see the archive's path as "/archive/api/..."
+            fault = srv.take_fault(method, "/archive" + path +
+                                   ("?" + rawq if rawq else ""))
+            if fault is not None and fault.action == "status":
+                srv.count("injected_status")
+                return html_reply(fault.status, "<html><body><h1>%d</h1>"
+                                  "</body></html>" % fault.status)
             return api.archive(srv, path, q)
         fault = srv.take_fault(method, path + ("?" + rawq if rawq else ""))
         if fault is not None:

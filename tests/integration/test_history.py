@@ -161,3 +161,20 @@ def test_history_of_a_user(env):
     src = j["progress"]["sources"]
     assert src["new"]["posts"] == 30
     assert src["archive"]["state"] == "done"
+
+
+def test_history_goes_on_without_an_archive_that_fails(env):
+    """An archive that answers an error is left out (its source shows
+    failed); the job completes with what Reddit's listings reach."""
+    fake, (s, ws, key), _ = env
+    truth = fake.truth(sub="historysub", limit=ALL)
+    fake.faults([{"path": "^/archive/api/posts/search", "times": None,
+                  "action": "status", "status": 404}])
+    try:
+        j = wait_end(s, key, create(s, ws, key, limit=ALL))
+    finally:
+        fake.reset()
+    assert j["status"] == "completed", j
+    assert j["progress"]["sources"]["archive"]["state"] == "failed"
+    assert j["posts_scraped"] == truth["listing_union"]
+    assert j["comments_scraped"] == truth["listing_union_comments"]

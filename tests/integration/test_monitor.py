@@ -123,6 +123,10 @@ def test_monitor_sees_everything_once_across_kills_and_a_burst(env):
     assert sorted(posts) == sorted(truth["posts"])
     assert sorted(comments) == sorted(truth["comments"])
 
+    # quiet now: the polls space out up to max_interval
+    wait_until(lambda: job(s, key, path)["progress"]["interval_seconds"] ==
+               2, timeout=30, interval=0.2, what="the interval to grow")
+
     # DELETE: the monitor stops asking Reddit within a second
     assert s.http("DELETE", path, key=key).status_code == 200
     time.sleep(1.0)          # an observation window, not a readiness wait
