@@ -118,6 +118,14 @@ struct rd_result {
 
 typedef void	(*rd_done_cb)(struct rd_result *res, void *arg);
 
+/* A non-2xx answer about the target, said as the job's error message. */
+void		 rd_status_message(const struct rd_result *res, int user,
+		    const char *target, const char *what, char *msg,
+		    size_t len);
+/* An /about answer: 0 when the target can be scraped, else -1 and why. */
+int		 rd_about_check(const struct rd_result *res, int user,
+		    const char *target, char *msg, size_t len);
+
 struct rd_client *rd_client_new(struct event_base *base,
 		    const struct rs_config *cf);
 void		 rd_client_free(struct rd_client *c);

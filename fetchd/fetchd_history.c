@@ -184,13 +184,9 @@ static void
 hist_fail_status(struct history_job *j, const struct rd_result *res,
     const char *what)
 {
-	struct rd_verdict v;
 	char		 msg[600];
 
-	rd_classify(res->status, res->body, res->len, res->location,
-	    j->user ? RD_TARGET_USER : RD_TARGET_SUBREDDIT, j->target, &v);
-	snprintf(msg, sizeof(msg), "%s (%s: HTTP %ld)", v.message, what,
-	    res->status);
+	rd_status_message(res, j->user, j->target, what, msg, sizeof(msg));
 	hist_fail(j, msg);
 }
 
@@ -198,23 +194,11 @@ static void
 about_done(struct rd_result *res, void *arg)
 {
 	struct history_job *j = arg;
-	struct rd_verdict v;
-	enum rd_status	 st;
+	char		 msg[600];
 
 	j->about_q = NULL;
-	if (res->failed) {
-		hist_fail(j, res->error);
-		return;
-	}
-	if (res->status != 200) {
-		hist_fail_status(j, res, "about");
-		return;
-	}
-	st = j->user ? rd_about_user(res->body, res->len, j->target, &v,
-	    NULL, 0) : rd_about_subreddit(res->body, res->len, j->target, &v,
-	    NULL, 0);
-	if (st != RD_S_OK) {
-		hist_fail(j, v.message);
+	if (rd_about_check(res, j->user, j->target, msg, sizeof(msg)) == -1) {
+		hist_fail(j, msg);
 		return;
 	}
 	j->about_ok = 1;

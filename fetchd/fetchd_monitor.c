@@ -331,13 +331,9 @@ static void
 mon_fail_status(struct mon_job *j, const struct rd_result *res,
     const char *what)
 {
-	struct rd_verdict v;
 	char		 msg[600];
 
-	rd_classify(res->status, res->body, res->len, res->location,
-	    j->user ? RD_TARGET_USER : RD_TARGET_SUBREDDIT, j->target, &v);
-	snprintf(msg, sizeof(msg), "%s (%s: HTTP %ld)", v.message, what,
-	    res->status);
+	rd_status_message(res, j->user, j->target, what, msg, sizeof(msg));
 	mon_fail(j, msg);
 }
 
@@ -384,23 +380,11 @@ static void
 about_done(struct rd_result *res, void *arg)
 {
 	struct mon_job	*j = arg;
-	struct rd_verdict v;
-	enum rd_status	 st;
+	char		 msg[600];
 
 	j->about_q = NULL;
-	if (res->failed) {
-		mon_fail(j, res->error);
-		return;
-	}
-	if (res->status != 200) {
-		mon_fail_status(j, res, "about");
-		return;
-	}
-	st = j->user ? rd_about_user(res->body, res->len, j->target, &v,
-	    NULL, 0) : rd_about_subreddit(res->body, res->len, j->target, &v,
-	    NULL, 0);
-	if (st != RD_S_OK) {
-		mon_fail(j, v.message);
+	if (rd_about_check(res, j->user, j->target, msg, sizeof(msg)) == -1) {
+		mon_fail(j, msg);
 		return;
 	}
 	j->about_ok = 1;

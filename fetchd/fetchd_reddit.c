@@ -604,3 +604,38 @@ rd_client_free(struct rd_client *c)
 	free(c->token);
 	free(c);
 }
+
+void
+rd_status_message(const struct rd_result *res, int user, const char *target,
+    const char *what, char *msg, size_t len)
+{
+	struct rd_verdict v;
+
+	rd_classify(res->status, res->body, res->len, res->location,
+	    user ? RD_TARGET_USER : RD_TARGET_SUBREDDIT, target, &v);
+	snprintf(msg, len, "%s (%s: HTTP %ld)", v.message, what, res->status);
+}
+
+int
+rd_about_check(const struct rd_result *res, int user, const char *target,
+    char *msg, size_t len)
+{
+	struct rd_verdict v;
+	enum rd_status	 st;
+
+	if (res->failed) {
+		snprintf(msg, len, "%s", res->error);
+		return -1;
+	}
+	if (res->status != 200) {
+		rd_status_message(res, user, target, "about", msg, len);
+		return -1;
+	}
+	st = user ? rd_about_user(res->body, res->len, target, &v, NULL, 0) :
+	    rd_about_subreddit(res->body, res->len, target, &v, NULL, 0);
+	if (st != RD_S_OK) {
+		snprintf(msg, len, "%s", v.message);
+		return -1;
+	}
+	return 0;
+}
