@@ -47,6 +47,9 @@ struct call {
 	struct call	*members;	/* a batch carrier's calls, in order */
 	int		 nmembers;
 	struct call	*next;		/* done queue, pending queue, members */
+	/* on the wire (loop thread only): what bridge_close must stop */
+	struct call	*wire_prev, *wire_next;
+	int		 on_wire;
 };
 
 struct bridge {
@@ -62,6 +65,7 @@ struct bridge {
 	struct call	*pend_head, *pend_tail;
 	int		 npend;
 	struct event	*flush_ev;
+	struct call	*wire;
 };
 
 static int64_t
@@ -85,7 +89,34 @@ pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_sub(&b->pipes, 1);
 }
 
-/* nng thread */
+/* loop thread */
+static void
+wire_add(struct bridge *b, struct call *c)
+{
+	c->wire_prev = NULL;
+	c->wire_next = b->wire;
+	if (b->wire != NULL)
+		b->wire->wire_prev = c;
+	b->wire = c;
+	c->on_wire = 1;
+}
+
+/* loop thread */
+static void
+wire_remove(struct bridge *b, struct call *c)
+{
+	if (!c->on_wire)
+		return;
+	if (c->wire_prev != NULL)
+		c->wire_prev->wire_next = c->wire_next;
+	else
+		b->wire = c->wire_next;
+	if (c->wire_next != NULL)
+		c->wire_next->wire_prev = c->wire_prev;
+	c->on_wire = 0;
+}
+
+/* nng thread (or the loop thread once the aio is stopped) */
 static void
 call_complete(struct call *c, int rv)
 {
@@ -222,6 +253,7 @@ bridge_drain(evutil_socket_t fd, short what, void *arg)
 
 	for (; c != NULL; c = next) {
 		next = c->next;
+		wire_remove(b, c);
 		rp = NULL;
 		memset(&rep, 0, sizeof(rep));
 		if (c->rv != 0)
@@ -267,6 +299,7 @@ call_send(struct bridge *b, struct call *c)
 	left = c->deadline_ms - mono_ms();
 	nng_aio_set_timeout(c->aio, (nng_duration)(left < 1 ? 1 : left));
 	nng_aio_set_msg(c->aio, msg);
+	wire_add(b, c);
 	nng_ctx_send(c->ctx, c->aio);
 	return 0;
 }
@@ -388,10 +421,29 @@ bridge_open(struct event_base *base, const char *url, const char **errp)
 void
 bridge_close(struct bridge *b)
 {
+	struct call	*c, *next;
+
 	if (b == NULL)
 		return;
-	/* closing the socket completes every aio with NNG_ECLOSED */
-	bridge_flush(-1, 0, b);
+	/* what callers queued this round is not sent now: it fails closed */
+	for (c = b->pend_head; c != NULL; c = next) {
+		next = c->next;
+		call_complete(c, NNG_ECLOSED);
+	}
+	b->pend_head = b->pend_tail = NULL;
+	b->npend = 0;
+	/*
+	 * Stop every aio before the socket closes: nng 1.5.2 can hang for
+	 * good in nng_close() while a req context has a receive outstanding
+	 * (nanomsg/nng#1543, #1813). Once stopped, no callback runs any
+	 * more; a call stopped between its send and its receive has not
+	 * completed, so complete it here.
+	 */
+	for (c = b->wire; c != NULL; c = c->wire_next) {
+		nng_aio_stop(c->aio);
+		if (c->state != CALL_DONE)
+			call_complete(c, NNG_ECLOSED);
+	}
 	nng_close(b->sock);
 	bridge_drain(b->efd, EV_READ, b);
 	event_free(b->flush_ev);

@@ -32,6 +32,39 @@ daemon_fmt_time(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * Cleanup after the loop must not outlive the stop promise either: a
+ * library that hangs while closing (nng 1.5.2 has such bugs) would leave a
+ * daemon that systemd has to SIGKILL. The alarm ends it with what the loop
+ * decided; the handler only uses what is async-signal-safe.
+ */
+static char		 fini_msg[128];
+static size_t		 fini_msglen;
+static volatile sig_atomic_t fini_code;
+
+static void
+fini_alarm(int sig)
+{
+	(void)sig;
+	if (write(STDERR_FILENO, fini_msg, fini_msglen) < 0)
+		_exit(fini_code);
+	_exit(fini_code);
+}
+
+static void
+fini_guard(const struct daemon *d, int grace_ms)
+{
+	int	n;
+
+	n = snprintf(fini_msg, sizeof(fini_msg),
+	    "%s: cleanup took longer than %d ms, exiting\n", d->ops->name,
+	    grace_ms);
+	fini_msglen = n > 0 && (size_t)n < sizeof(fini_msg) ? (size_t)n : 0;
+	fini_code = d->exit_code;
+	signal(SIGALRM, fini_alarm);
+	alarm((unsigned)(grace_ms + 999) / 1000);
+}
+
 static void
 usage(const char *name)
 {
@@ -205,6 +238,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	event_free(d.ev_int);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
+	fini_guard(&d, ops->stop_grace_ms ? ops->stop_grace_ms : 5000);
 	if (ops->fini)
 		ops->fini(&d);
 	event_free(d.ev_cron);
@@ -214,6 +248,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 		event_free(d.ev_grace);
 	event_base_free(d.base);
 	config_free(&d.cf);
+	alarm(0);
 	log_info("exiting");
 	return d.exit_code;
 }

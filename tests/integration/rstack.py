@@ -228,11 +228,12 @@ class Daemon:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                stacks = backtrace(self.proc.pid)
                 self.proc.kill()
                 self.proc.wait()
                 self.unwatch()
-                raise DaemonFailed("%s ignored SIGTERM for %.0f s\n%s" % (
-                    self.name, timeout, self.log_tail()))
+                raise DaemonFailed("%s ignored SIGTERM for %.0f s\n%s\n%s" % (
+                    self.name, timeout, self.log_tail(), stacks))
         self.unwatch()
         return self.proc.returncode
 
@@ -245,6 +246,21 @@ class Daemon:
     def restart(self, timeout=READY_TIMEOUT):
         self.stop()
         return self.start(timeout=timeout)
+
+
+def backtrace(pid):
+    """Every thread's stack of a hung daemon, for the failure message."""
+    gdb = shutil.which("gdb")
+    if gdb is None:
+        return "(no gdb for a backtrace)"
+    try:
+        out = subprocess.run([gdb, "-p", str(pid), "-batch", "-nx",
+                              "-ex", "thread apply all bt"],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "(gdb failed: %s)" % e
+    return "\n".join(line for line in out.stdout.splitlines()
+                     if line.startswith(("#", "Thread")))
 
 
 class Stack:
