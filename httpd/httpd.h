@@ -133,6 +133,8 @@ void	 gw_req_done(struct gw_req *gr);
 
 /* httpd_reply.c */
 void	 gw_reply_json(struct gw_req *gr, int status, const cJSON *body);
+void	 gw_reply_shared(struct gw_req *gr, int status, const cJSON *body,
+	    struct proto_memo *memo);
 void	 gw_reply_raw(struct gw_req *gr, int status, const char *json,
 	    size_t len);
 void	 gw_error(struct gw_req *gr, int status, const char *fmt, ...)
@@ -249,6 +251,8 @@ void	 gw_h_job_events(struct gw_req *gr);
 int	 gw_event_id_parse(const char *s, char epoch[37], uint64_t *seq);
 
 /* httpd_route.c: send a request to jobd; cont runs with its reply */
+void	 gw_call_read(struct gw_req *gr, const char *type, cJSON *body,
+	    gw_cont cont);
 void	 gw_call(struct gw_req *gr, const char *type, cJSON *body,
 	    gw_cont cont);
 void	 gw_after_auth(struct gw_req *gr);

@@ -149,7 +149,7 @@ gw_authenticate(struct gw_req *gr)
 		gw_after_auth(gr);
 		return;
 	}
-	gw_call(gr, PROTO_KEY_AUTH, proto_key_auth_req(gr->key_hash),
+	gw_call_read(gr, PROTO_KEY_AUTH, proto_key_auth_req(gr->key_hash),
 	    auth_reply);
 }
 

@@ -51,7 +51,7 @@ reply_member(struct gw_req *gr, const struct proto_reply *rep, int status,
 		gw_error(gr, 500, "internal error");
 		return;
 	}
-	gw_reply_json(gr, status, it);
+	gw_reply_shared(gr, status, it, rep->memo);
 }
 
 /* healthz */
@@ -221,7 +221,7 @@ gw_h_job_list(struct gw_req *gr)
 		gw_error_list(gr, 422, detail);
 		return;
 	}
-	gw_call(gr, PROTO_JOB_LIST, proto_job_list_req(ws_id(gr), q.status,
+	gw_call_read(gr, PROTO_JOB_LIST, proto_job_list_req(ws_id(gr), q.status,
 	    q.limit, q.offset), job_listed);
 }
 
@@ -247,7 +247,8 @@ gw_h_job_get(struct gw_req *gr)
 		return;
 	}
 	snprintf(ws, sizeof(ws), "%s", ws_id(gr));
-	gw_call(gr, PROTO_JOB_GET, proto_job_get_req(ws, job_id(gr)), job_got);
+	gw_call_read(gr, PROTO_JOB_GET, proto_job_get_req(ws, job_id(gr)),
+	    job_got);
 }
 
 /* DELETE /jobs/{id} */

@@ -11,6 +11,7 @@
  * rscrape_daemon_up{daemon="jobd"} 0 are served (200: the scrape worked).
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,29 +33,69 @@ static const double	buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 			    0.5, 1, 2.5, 5, 10 };
 #define NBUCKETS	(sizeof(buckets) / sizeof(buckets[0]))
 
-/* every answer of the API: by route and status, and how long it took */
+/*
+ * Every answer of the API: by route and status, and how long it took.
+ * Kept here in fixed tables rather than lib/stats' keyed series: this runs
+ * once per request, and formatting a dozen label strings and searching
+ * for each cost httpd more CPU than answering a GET did.
+ */
+#define OBS_ROUTES	48
+#define OBS_STATUSES	12
+
+struct obs_route {
+	const char	*route;		/* a route's constant name */
+	uint64_t	 le[NBUCKETS];	/* answers within buckets[i], cumulative */
+	uint64_t	 count;
+	double		 sum;
+	int		 nstatus;
+	struct {
+		int		 status;
+		uint64_t	 n;
+	}		 status[OBS_STATUSES];
+};
+
+static struct obs_route	obs[OBS_ROUTES];
+static int		nobs;
+
+static struct obs_route *
+obs_find(const char *route)
+{
+	int	i;
+
+	for (i = 0; i < nobs; i++)
+		if (obs[i].route == route || strcmp(obs[i].route, route) == 0)
+			return &obs[i];
+	if (nobs == OBS_ROUTES)
+		return NULL;
+	obs[nobs].route = route;
+	return &obs[nobs++];
+}
+
 void
 gw_metrics_observe(const char *route, int status, uint64_t started_ms)
 {
-	char	 labels[128];
-	double	 secs = (double)(daemon_now_ms() - started_ms) / 1000.0;
-	size_t	 i;
+	struct obs_route *o;
+	double		 secs = (double)(daemon_now_ms() - started_ms) / 1000.0;
+	size_t		 i;
+	int		 j;
 
-	snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%d\"",
-	    route, status);
-	stats_add("rscrape_http_requests_total", labels, 1);
-	for (i = 0; i < NBUCKETS; i++) {
-		if (secs > buckets[i])
-			continue;
-		snprintf(labels, sizeof(labels), "route=\"%s\",le=\"%g\"",
-		    route, buckets[i]);
-		stats_add(HIST "_bucket", labels, 1);
+	if ((o = obs_find(route)) == NULL)
+		return;
+	for (i = NBUCKETS; i > 0 && secs <= buckets[i - 1]; i--)
+		o->le[i - 1]++;
+	o->count++;
+	o->sum += secs;
+	for (j = 0; j < o->nstatus; j++)
+		if (o->status[j].status == status)
+			break;
+	if (j == o->nstatus) {
+		if (j == OBS_STATUSES)
+			return;
+		o->status[j].status = status;
+		o->status[j].n = 0;
+		o->nstatus++;
 	}
-	snprintf(labels, sizeof(labels), "route=\"%s\",le=\"+Inf\"", route);
-	stats_add(HIST "_bucket", labels, 1);
-	snprintf(labels, sizeof(labels), "route=\"%s\"", route);
-	stats_add(HIST "_sum", labels, secs);
-	stats_add(HIST "_count", labels, 1);
+	o->status[j].n++;
 }
 
 /* ---------------------------------------------------------------- */
@@ -173,6 +214,30 @@ render_out(struct render *r, struct evbuffer *out)
 	free(r->s);
 	r->s = NULL;
 	r->n = r->cap = 0;
+}
+
+static void
+render_observed(struct render *r)
+{
+	const struct obs_route *o;
+	size_t		 i;
+	int		 k, j;
+
+	for (k = 0; k < nobs; k++) {
+		o = &obs[k];
+		for (j = 0; j < o->nstatus; j++)
+			putf(r, (double)o->status[j].n,
+			    "rscrape_http_requests_total{route=\"%s\","
+			    "status=\"%d\"}", o->route, o->status[j].status);
+		for (i = 0; i < NBUCKETS; i++)
+			putf(r, (double)o->le[i], HIST "_bucket{route=\"%s\","
+			    "le=\"%g\"}", o->route, buckets[i]);
+		putf(r, (double)o->count, HIST "_bucket{route=\"%s\","
+		    "le=\"+Inf\"}", o->route);
+		putf(r, o->sum, HIST "_sum{route=\"%s\"}", o->route);
+		putf(r, (double)o->count, HIST "_count{route=\"%s\"}",
+		    o->route);
+	}
 }
 
 static double
@@ -300,6 +365,7 @@ mreq_reply(struct mreq *mr, const cJSON *jobd)
 	cJSON_ArrayForEach(it, own)
 		put(&r, it->string, it->valuedouble);
 	cJSON_Delete(own);
+	render_observed(&r);
 	putf(&r, 1, "rscrape_daemon_up{daemon=\"httpd\",instance=\"%s:%ld\"}",
 	    host, (long)getpid());
 	putf(&r, (double)gw->d->started_ms / 1000.0,

@@ -74,6 +74,28 @@ gw_reply_json(struct gw_req *gr, int status, const cJSON *body)
 	cJSON_free(s);
 }
 
+/* body as the first caller sharing a reply rendered it (memo may be NULL) */
+void
+gw_reply_shared(struct gw_req *gr, int status, const cJSON *body,
+    struct proto_memo *memo)
+{
+	if (memo == NULL) {
+		gw_reply_json(gr, status, body);
+		return;
+	}
+	if (memo->of != body || memo->json == NULL) {
+		cJSON_free(memo->json);
+		memo->of = body;
+		if ((memo->json = cJSON_PrintUnformatted(body)) == NULL) {
+			gw_reply_raw(gr, 500, "{\"detail\":\"out of memory\"}",
+			    26);
+			return;
+		}
+		memo->len = strlen(memo->json);
+	}
+	gw_reply_raw(gr, status, memo->json, memo->len);
+}
+
 void
 gw_error(struct gw_req *gr, int status, const char *fmt, ...)
 {

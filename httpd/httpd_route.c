@@ -181,21 +181,43 @@ gw_call_done(const struct proto_reply *rep, const char *err, void *arg)
 	gr->cont(gr, rep);
 }
 
-void
-gw_call(struct gw_req *gr, const char *type, cJSON *body, gw_cont cont)
+static void
+call_jobd(struct gw_req *gr, const char *type, cJSON *body, gw_cont cont,
+    int read)
 {
+	int	rv;
+
 	if (bridge_connected(gr->gw->jobd) == 0) {
 		cJSON_Delete(body);
 		gw_unavailable(gr, "not connected");
 		return;
 	}
 	gr->cont = cont;
-	if (bridge_call(gr->gw->jobd, type, body, gr->gw->timeout_ms,
-	    gw_call_done, gr) == -1) {
+	rv = read ? bridge_call_read(gr->gw->jobd, type, body,
+	    gr->gw->timeout_ms, gw_call_done, gr) : bridge_call(gr->gw->jobd,
+	    type, body, gr->gw->timeout_ms, gw_call_done, gr);
+	if (rv == -1) {
 		gw_unavailable(gr, "cannot send");
 		return;
 	}
 	gr->gw->inflight++;
+}
+
+void
+gw_call(struct gw_req *gr, const char *type, cJSON *body, gw_cont cont)
+{
+	call_jobd(gr, type, body, cont, 0);
+}
+
+/*
+ * A call that changes nothing in jobd: identical ones made in the same
+ * loop round (many clients polling one job) share one call and one
+ * rendering of its answer (bridge_call_read).
+ */
+void
+gw_call_read(struct gw_req *gr, const char *type, cJSON *body, gw_cont cont)
+{
+	call_jobd(gr, type, body, cont, 1);
 }
 
 void

@@ -50,6 +50,17 @@ struct call {
 	/* on the wire (loop thread only): what bridge_close must stop */
 	struct call	*wire_prev, *wire_next;
 	int		 on_wire;
+	/* a read others may join while queued: its envelope after the id */
+	int		 read;
+	size_t		 key_off;
+	struct follower	*followers;	/* callers answered with this reply */
+};
+
+/* a caller whose identical read joined a queued call (bridge_call_read) */
+struct follower {
+	bridge_cb	 cb;
+	void		*arg;
+	struct follower	*next;
 };
 
 struct bridge {
@@ -167,6 +178,12 @@ call_aio_cb(void *arg)
 static void
 call_free(struct call *c)
 {
+	struct follower	*f;
+
+	while ((f = c->followers) != NULL) {
+		c->followers = f->next;
+		free(f);
+	}
 	if (c->reply)
 		nng_msg_free(c->reply);
 	if (c->aio != NULL) {
@@ -177,10 +194,13 @@ call_free(struct call *c)
 	free(c);
 }
 
-/* loop thread: hand one reply (or failure) to the caller */
+/* loop thread: hand one reply (or failure) to the caller and followers */
 static void
 call_answer(struct call *c, struct proto_reply *rep, const char *err)
 {
+	struct proto_memo	 memo = { NULL, NULL, 0 };
+	struct follower		*f;
+
 	c->b->inflight--;
 	if (rep != NULL && strcmp(rep->id, c->reqid) != 0) {
 		log_warnx("call %s: reply for %s", c->reqid, rep->id);
@@ -189,7 +209,16 @@ call_answer(struct call *c, struct proto_reply *rep, const char *err)
 	}
 	if (rep == NULL)
 		log_debug("call %s: %s", c->reqid, err);
+	if (rep != NULL && c->followers != NULL)
+		rep->memo = &memo;
 	c->cb(rep, rep ? NULL : err, c->arg);
+	for (f = c->followers; f != NULL; f = f->next) {
+		c->b->inflight--;
+		f->cb(rep, rep ? NULL : err, f->arg);
+	}
+	if (rep != NULL)
+		rep->memo = NULL;
+	cJSON_free(memo.json);
 }
 
 /* loop thread: a batch carrier is done; answer each member */
@@ -475,11 +504,27 @@ bridge_call(struct bridge *b, const char *type, cJSON *body, int timeout_ms,
 	return rv;
 }
 
-int
-bridge_call_ref(struct bridge *b, const char *type, const cJSON *body,
-    int timeout_ms, bridge_cb cb, void *arg)
+/* an identical read queued this round, or NULL */
+static struct call *
+pending_read(struct bridge *b, const struct call *c)
 {
-	struct call	*c;
+	struct call	*p;
+	size_t		 n = c->len - c->key_off;
+
+	for (p = b->pend_head; p != NULL; p = p->next)
+		if (p->read && p->len - p->key_off == n &&
+		    memcmp(p->buf + p->key_off, c->buf + c->key_off, n) == 0)
+			return p;
+	return NULL;
+}
+
+static int
+call_queue(struct bridge *b, const char *type, const cJSON *body,
+    int timeout_ms, bridge_cb cb, void *arg, int read)
+{
+	struct call	*c, *lead;
+	struct follower	*f;
+	const char	*id;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
@@ -489,6 +534,23 @@ bridge_call_ref(struct bridge *b, const char *type, const cJSON *body,
 	if (c->buf == NULL) {
 		free(c);
 		return -1;
+	}
+	/* the envelope after the request id: type and body */
+	if (read && (id = strstr(c->buf, c->reqid)) != NULL) {
+		c->read = 1;
+		c->key_off = (size_t)(id - c->buf) + strlen(c->reqid);
+		if ((lead = pending_read(b, c)) != NULL &&
+		    (f = calloc(1, sizeof(*f))) != NULL) {
+			f->cb = cb;
+			f->arg = arg;
+			f->next = lead->followers;
+			lead->followers = f;
+			b->inflight++;
+			log_debug("call %s: %s joins %s", c->reqid, type,
+			    lead->reqid);
+			call_free(c);
+			return 0;
+		}
 	}
 	c->b = b;
 	c->cb = cb;
@@ -505,4 +567,21 @@ bridge_call_ref(struct bridge *b, const char *type, const cJSON *body,
 	if (b->npend++ == 0)
 		event_active(b->flush_ev, 0, 0);
 	return 0;
+}
+
+int
+bridge_call_ref(struct bridge *b, const char *type, const cJSON *body,
+    int timeout_ms, bridge_cb cb, void *arg)
+{
+	return call_queue(b, type, body, timeout_ms, cb, arg, 0);
+}
+
+int
+bridge_call_read(struct bridge *b, const char *type, cJSON *body,
+    int timeout_ms, bridge_cb cb, void *arg)
+{
+	int	rv = call_queue(b, type, body, timeout_ms, cb, arg, 1);
+
+	cJSON_Delete(body);
+	return rv;
 }

@@ -42,6 +42,15 @@ int		 bridge_call(struct bridge *b, const char *type, cJSON *body,
 /* The same, leaving body with the caller (it is printed before return). */
 int		 bridge_call_ref(struct bridge *b, const char *type,
 		    const cJSON *body, int timeout_ms, bridge_cb cb, void *arg);
+/*
+ * A call that only reads. When an identical call (same type and body) is
+ * still queued in this round of the loop, this caller joins it and both
+ * get its one reply (rep->memo lets them share a rendering of it). Only
+ * queued calls are joined, never one already sent, so every answer is
+ * read after the request it answers arrived. Takes ownership of body.
+ */
+int		 bridge_call_read(struct bridge *b, const char *type,
+		    cJSON *body, int timeout_ms, bridge_cb cb, void *arg);
 /* connected pipes (0: jobd is not there) */
 int		 bridge_connected(struct bridge *b);
 int		 bridge_inflight(struct bridge *b);

@@ -383,6 +383,17 @@ struct proto_request {
 };
 
 /* A parsed reply envelope. */
+/*
+ * When one reply answers several callers (bridge_call_read), the first may
+ * keep its rendering of (part of) body here for the others; the bridge
+ * frees json after the last of them. Never on the wire.
+ */
+struct proto_memo {
+	const cJSON	*of;
+	char		*json;		/* cJSON_free'd */
+	size_t		 len;
+};
+
 struct proto_reply {
 	cJSON		*root;
 	char		 id[PROTO_REQID_MAX + 1];
@@ -390,6 +401,7 @@ struct proto_reply {
 	const char	*err_code;	/* when !ok */
 	const char	*err_message;	/* when !ok */
 	cJSON		*body;		/* when ok */
+	struct proto_memo *memo;	/* NULL unless shared by callers */
 };
 
 /* proto.c: envelopes */

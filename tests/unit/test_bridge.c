@@ -118,11 +118,111 @@ test_close_answers_calls_on_the_wire_and_queued(void **state)
 	unlink(url + strlen("ipc://"));
 }
 
+/* the serving side: lib/rep.c in the same loop, counting what it serves */
+static int	served;
+
+static int
+echo_handler(struct rep_ctx *ctx, void *arg)
+{
+	(void)arg;
+	served++;
+	ctx->reply = cJSON_Duplicate(ctx->req->body, 1);
+	return 0;
+}
+
+static void
+run_until(struct event_base *base, const int *flag, int want)
+{
+	int64_t	deadline = now_ms() + 5000;
+
+	while (*flag < want && now_ms() < deadline) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(200);
+	}
+}
+
+static void
+test_identical_reads_queued_together_share_one_call(void **state)
+{
+	static const struct rep_route routes[] = {
+		{ PROTO_PING, echo_handler },
+		{ NULL, NULL },
+	};
+	char			 url[128];
+	struct event_base	*base;
+	struct rep_server	*srv;
+	struct bridge		*b;
+	struct answer		 r1, r2, other, w1, w2, late;
+	const char		*err = NULL;
+	cJSON			*o;
+
+	(void)state;
+	snprintf(url, sizeof(url), "ipc:///tmp/rs-bridge-r%ld.ipc",
+	    (long)getpid());
+	assert_non_null(base = event_base_new());
+	assert_non_null(srv = rep_listen(base, url, routes, NULL, &err));
+	assert_non_null(b = bridge_open(base, url, &err));
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	memset(&other, 0, sizeof(other));
+	memset(&w1, 0, sizeof(w1));
+	memset(&w2, 0, sizeof(w2));
+	memset(&late, 0, sizeof(late));
+
+	/* one round: two identical reads, a different read, two writes */
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "job_id", "a");
+	assert_int_equal(bridge_call_read(b, PROTO_PING, cJSON_Duplicate(o, 1),
+	    5000, answer_cb, &r1), 0);
+	assert_int_equal(bridge_call_read(b, PROTO_PING, cJSON_Duplicate(o, 1),
+	    5000, answer_cb, &r2), 0);
+	assert_int_equal(bridge_call(b, PROTO_PING, cJSON_Duplicate(o, 1), 5000,
+	    answer_cb, &w1), 0);
+	assert_int_equal(bridge_call(b, PROTO_PING, cJSON_Duplicate(o, 1), 5000,
+	    answer_cb, &w2), 0);
+	cJSON_AddStringToObject(o, "more", "b");
+	assert_int_equal(bridge_call_read(b, PROTO_PING, o, 5000, answer_cb,
+	    &other), 0);
+	assert_int_equal(bridge_inflight(b), 5);
+	run_until(base, &other.calls, 1);
+	/* five callers, four calls served: only the identical read joined */
+	assert_int_equal(served, 4);
+	assert_int_equal(r1.calls, 1);
+	assert_int_equal(r2.calls, 1);
+	assert_int_equal(w1.calls, 1);
+	assert_int_equal(w2.calls, 1);
+	assert_int_equal(other.calls, 1);
+	assert_true(r1.ok && r2.ok && other.ok && w1.ok && w2.ok);
+	assert_int_equal(bridge_inflight(b), 0);
+
+	/* a read is never joined to one already sent */
+	served = 0;
+	memset(&r1, 0, sizeof(r1));
+	o = cJSON_CreateObject();
+	assert_int_equal(bridge_call_read(b, PROTO_PING, cJSON_Duplicate(o, 1),
+	    5000, answer_cb, &r1), 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);	/* the round ends: sent */
+	assert_int_equal(bridge_call_read(b, PROTO_PING, o, 5000, answer_cb,
+	    &late), 0);
+	run_until(base, &late.calls, 1);
+	run_until(base, &r1.calls, 1);
+	assert_int_equal(served, 2);
+	assert_int_equal(r1.calls, 1);
+	assert_int_equal(late.calls, 1);
+
+	bridge_close(b);
+	rep_close(srv);
+	event_base_free(base);
+	unlink(url + strlen("ipc://"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_close_answers_calls_on_the_wire_and_queued),
+		cmocka_unit_test(
+		    test_identical_reads_queued_together_share_one_call),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
