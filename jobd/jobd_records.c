@@ -49,16 +49,52 @@ bind_bool(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key)));
 }
 
-static void
-bind_raw(sqlite3_stmt *st, int idx, const cJSON *o)
-{
-	const cJSON	*raw = cJSON_GetObjectItemCaseSensitive(o, "raw");
-	char		*s = raw ? cJSON_PrintUnformatted(raw) : NULL;
+/*
+ * A record's raw: its bytes of the request's attachment as they came
+ * (checked JSON, the compact text fetchd printed), or the inline object
+ * printed back.
+ */
+struct raw_cursor {
+	const char	*att;
+	size_t		 left;
+};
 
+static void
+bind_raw(sqlite3_stmt *st, int idx, const cJSON *o, struct raw_cursor *rc)
+{
+	const cJSON	*raw;
+	const char	*p, *err;
+	size_t		 n;
+	char		*s;
+
+	/* checked by raw_ok() before anything was written */
+	if (proto_att_take(o, &rc->att, &rc->left, &p, &n, &err) == 0 &&
+	    p != NULL) {
+		sqlite3_bind_text(st, idx, p, (int)n, SQLITE_STATIC);
+		return;
+	}
+	raw = cJSON_GetObjectItemCaseSensitive(o, PROTO_F_RAW);
+	s = raw ? cJSON_PrintUnformatted(raw) : NULL;
 	if (s)
 		sqlite3_bind_text(st, idx, s, -1, cJSON_free);
 	else
 		sqlite3_bind_null(st, idx);
+}
+
+/* a record's raw_len against what is left of the attachment */
+static int
+raw_ok(const cJSON *o, struct raw_cursor *rc, const char **why)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (proto_att_take(o, &rc->att, &rc->left, &p, &n, why) == -1)
+		return 0;
+	if (p != NULL && !proto_json_object_valid(p, n)) {
+		*why = "raw is not a JSON object";
+		return 0;
+	}
+	return 1;
 }
 
 /* the fields a record must have, checked before anything is written */
@@ -82,8 +118,10 @@ record_ok(const cJSON *o, const char *id_prefix, const char **why)
 
 static int
 store_post(struct jobd *jd, int64_t jid, const char *ws, const cJSON *p,
-    int64_t now_ms, int *added)
+    int64_t now_ms, int *added, struct raw_cursor *rc)
 {
+	struct raw_cursor again = *rc;
+
 	sqlite3_stmt	*st = jobd_stmt(jd, ST_POST_INSERT);
 
 	sqlite3_bind_int64(st, 1, jid);
@@ -99,7 +137,7 @@ store_post(struct jobd *jd, int64_t jid, const char *ws, const cJSON *p,
 	bind_str(st, 11, p, "permalink");
 	bind_str(st, 12, p, "selftext");
 	bind_str(st, 13, p, "post_type");
-	bind_raw(st, 14, p);
+	bind_raw(st, 14, p, rc);
 	sqlite3_bind_int64(st, 15, now_ms);
 	if (jobd_step_done(jd, st) == -1)
 		return -1;
@@ -118,14 +156,16 @@ store_post(struct jobd *jd, int64_t jid, const char *ws, const cJSON *p,
 	bind_num(st, 4, p, "score");
 	bind_num(st, 5, p, "num_comments");
 	bind_str(st, 6, p, "selftext");
-	bind_raw(st, 7, p);
+	bind_raw(st, 7, p, &again);
 	return jobd_step_done(jd, st);
 }
 
 static int
 store_comment(struct jobd *jd, int64_t jid, const cJSON *c, int64_t now_ms,
-    int *added)
+    int *added, struct raw_cursor *rc)
 {
+	struct raw_cursor again = *rc;
+
 	sqlite3_stmt	*st = jobd_stmt(jd, ST_COMMENT_INSERT);
 
 	sqlite3_bind_int64(st, 1, jid);
@@ -139,7 +179,7 @@ store_comment(struct jobd *jd, int64_t jid, const cJSON *c, int64_t now_ms,
 	bind_num(st, 9, c, "created_utc");
 	bind_bool(st, 10, c, "deleted");
 	bind_bool(st, 11, c, "removed");
-	bind_raw(st, 12, c);
+	bind_raw(st, 12, c, rc);
 	sqlite3_bind_int64(st, 13, now_ms);
 	if (jobd_step_done(jd, st) == -1)
 		return -1;
@@ -154,7 +194,7 @@ store_comment(struct jobd *jd, int64_t jid, const cJSON *c, int64_t now_ms,
 	bind_num(st, 4, c, "score");
 	bind_bool(st, 5, c, "deleted");
 	bind_bool(st, 6, c, "removed");
-	bind_raw(st, 7, c);
+	bind_raw(st, 7, c, &again);
 	return jobd_step_done(jd, st);
 }
 
@@ -279,6 +319,7 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 	struct jobd	*jd = arg;
 	struct lease_ref ref;
 	struct task_row	 t;
+	struct raw_cursor rc;
 	sqlite3_stmt	*st;
 	cJSON		*posts, *comments, *media, *progress, *checkpoint, *it;
 	const char	*err, *batch, *why = NULL;
@@ -299,14 +340,21 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 	    proto_get_obj(ctx->req->body, "checkpoint", 0, &checkpoint,
 	    &err) == -1)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
+	rc.att = ctx->req->att;
+	rc.left = ctx->req->attlen;
 	cJSON_ArrayForEach(it, posts)
-		if (!record_ok(it, "t3_", &why))
+		if (!record_ok(it, "t3_", &why) || !raw_ok(it, &rc, &why))
 			return rep_error(ctx, PROTO_E_BAD_REQUEST, "post: %s",
 			    why);
 	cJSON_ArrayForEach(it, comments)
-		if (!record_ok(it, "t1_", &why))
+		if (!record_ok(it, "t1_", &why) || !raw_ok(it, &rc, &why))
 			return rep_error(ctx, PROTO_E_BAD_REQUEST,
 			    "comment: %s", why);
+	if (rc.left > 0)
+		return rep_error(ctx, PROTO_E_BAD_REQUEST,
+		    "%zu attachment bytes no record takes", rc.left);
+	rc.att = ctx->req->att;
+	rc.left = ctx->req->attlen;
 	cJSON_ArrayForEach(it, media)
 		if (!record_ok(it, NULL, &why))
 			return rep_error(ctx, PROTO_E_BAD_REQUEST, "media: %s",
@@ -329,10 +377,10 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 	sqlite3_reset(st);
 
 	cJSON_ArrayForEach(it, posts)
-		if (store_post(jd, t.jid, t.ws_id, it, now, &pn) == -1)
+		if (store_post(jd, t.jid, t.ws_id, it, now, &pn, &rc) == -1)
 			return jobd_db_error(jd, ctx, "post");
 	cJSON_ArrayForEach(it, comments)
-		if (store_comment(jd, t.jid, it, now, &cn) == -1)
+		if (store_comment(jd, t.jid, it, now, &cn, &rc) == -1)
 			return jobd_db_error(jd, ctx, "comment");
 	cJSON_ArrayForEach(it, media)
 		if (store_media(jd, t.jid, want_media, it, now, &mn,

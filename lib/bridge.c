@@ -585,3 +585,30 @@ bridge_call_read(struct bridge *b, const char *type, cJSON *body,
 	cJSON_Delete(body);
 	return rv;
 }
+
+int
+bridge_call_att(struct bridge *b, const char *type, const cJSON *body,
+    const void *att, size_t attlen, int timeout_ms, bridge_cb cb, void *arg)
+{
+	struct call	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	proto_new_reqid(c->reqid);
+	c->buf = proto_request_encode_att(c->reqid, type, body, att, attlen,
+	    &c->len);
+	if (c->buf == NULL) {
+		free(c);
+		return -1;
+	}
+	c->b = b;
+	c->cb = cb;
+	c->arg = arg;
+	c->deadline_ms = mono_ms() + timeout_ms;
+	b->inflight++;
+	log_debug("call %s: %s (%zu bytes attached)", c->reqid, type, attlen);
+	/* never inside a batch carrier (proto.h): on the wire at once */
+	if (call_send(b, c) == -1)
+		call_fail_now(b, c);
+	return 0;
+}

@@ -51,6 +51,14 @@ int		 bridge_call_ref(struct bridge *b, const char *type,
  */
 int		 bridge_call_read(struct bridge *b, const char *type,
 		    cJSON *body, int timeout_ms, bridge_cb cb, void *arg);
+/*
+ * The same with an attachment after the envelope (proto.h, ATTACHMENTS;
+ * task.report only): sent at once on its own, never batched. body and
+ * att stay the caller's.
+ */
+int		 bridge_call_att(struct bridge *b, const char *type,
+		    const cJSON *body, const void *att, size_t attlen,
+		    int timeout_ms, bridge_cb cb, void *arg);
 /* connected pipes (0: jobd is not there) */
 int		 bridge_connected(struct bridge *b);
 int		 bridge_inflight(struct bridge *b);

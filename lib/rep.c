@@ -175,6 +175,11 @@ rep_dispatch_hooked(const struct rep_route *routes, void *arg,
 		log_warnx("request %s: %s", req.id, err);
 		out = proto_reply_err_encode(req.id, PROTO_E_BAD_REQUEST, err,
 		    outlen);
+	} else if (req.attlen > 0 && strcmp(req.type, PROTO_TASK_REPORT) != 0) {
+		log_warnx("request %s: %.64s with an attachment", req.id,
+		    req.type);
+		out = proto_reply_err_encode(req.id, PROTO_E_BAD_REQUEST,
+		    "only task.report takes an attachment", outlen);
 	} else if (strcmp(req.type, PROTO_BATCH) == 0)
 		out = dispatch_batch(routes, arg, begin, end, &req, outlen);
 	else

@@ -53,6 +53,8 @@ enum task_end { END_NONE, END_FINISH, END_FAIL, END_RELEASE };
 struct report {
 	TAILQ_ENTRY(report) entry;
 	cJSON		*body;
+	char		*att;		/* the records' raw (proto.h) */
+	size_t		 attlen;
 	worker_report_cb cb;
 	void		*arg;
 };
@@ -130,6 +132,7 @@ task_unref(struct task *t)
 	while ((r = TAILQ_FIRST(&t->reports)) != NULL) {
 		TAILQ_REMOVE(&t->reports, r, entry);
 		cJSON_Delete(r->body);
+		free(r->att);
 		free(r);
 	}
 	event_free(t->ev_hb);
@@ -313,6 +316,7 @@ report_done(const struct proto_reply *rep, const char *err, void *arg)
 		if (rep->ok && t->owned && r->cb != NULL)
 			r->cb(&t->pub, rep->body, r->arg);
 		cJSON_Delete(r->body);
+		free(r->att);
 		free(r);
 		task_pump(t);
 	}
@@ -333,8 +337,10 @@ task_pump(struct task *t)
 		t->report_inflight = 1;
 		t->refs++;
 		/* the body stays queued until jobd has it: a retry resends */
-		if (bridge_call_ref(w->br, PROTO_TASK_REPORT, r->body,
-		    REPORT_TIMEOUT_MS, report_done, t) == -1) {
+		if ((r->attlen > 0 ? bridge_call_att(w->br, PROTO_TASK_REPORT,
+		    r->body, r->att, r->attlen, REPORT_TIMEOUT_MS, report_done,
+		    t) : bridge_call_ref(w->br, PROTO_TASK_REPORT, r->body,
+		    REPORT_TIMEOUT_MS, report_done, t)) == -1) {
 			t->report_inflight = 0;
 			t->refs--;
 			task_retry_later(t);
@@ -374,6 +380,9 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	}
 	if (checkpoint)
 		cJSON_AddItemToObject(r->body, F_CHECKPOINT, checkpoint);
+	/* raw objects travel as the attachment, neither escaped nor parsed */
+	if (proto_report_detach(r->body, &r->att, &r->attlen) == -1)
+		fatalx("%s: out of memory", __func__);
 	/*
 	 * Queued as its text (a raw item): a few times smaller than the tree
 	 * of records, which is freed at once, and printed only this once

@@ -204,8 +204,19 @@ int
 proto_request_parse(const void *buf, size_t len, struct proto_request *req,
     const char **errp)
 {
+	const char	*nul;
+
 	memset(req, 0, sizeof(*req));
 	snprintf(req->id, sizeof(req->id), "-");
+	/*
+	 * An attachment: the bytes after the first NUL, which JSON text
+	 * never holds (proto.h, ATTACHMENTS).
+	 */
+	if (buf != NULL && (nul = memchr(buf, '\0', len)) != NULL) {
+		req->att = nul + 1;
+		req->attlen = len - (size_t)(req->att - (const char *)buf);
+		len = (size_t)(nul - (const char *)buf);
+	}
 	if ((req->root = cJSON_ParseWithLength(buf, len)) == NULL) {
 		*errp = "envelope is not valid JSON";
 		return -1;

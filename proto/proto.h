@@ -30,6 +30,12 @@
  *   ok or error); a malformed call inside gets its own bad_request reply; a
  *   batch inside a batch is bad_request. The batch itself fails only when
  *   its own envelope or calls array is malformed.
+ * ATTACHMENTS
+ *   A request message may be the envelope's JSON text, one NUL byte, then
+ *   attachment bytes (any value, not JSON). Only task.report takes one; any
+ *   other request with one, a batch among them, is bad_request. See
+ *   task.report for what it holds.
+ *
  *   64-bit integers and millisecond times travel as JSON numbers and are read
  *   with valuedouble (exact below 2^53), never valueint.
  *
@@ -180,6 +186,14 @@
  *               created_utc, deleted: bool, removed: bool, raw: {..}}
  *     media   = {post_id, index, kind, url, audio_url?, extra?: {..}}
  *     errors: lease_lost, bad_request.
+ *     raw in an attachment (what fetchd sends; proto_report_detach): a
+ *     post or comment may carry raw_len: n (a whole number >= 2) instead
+ *     of raw; its raw is then the next n bytes of the request's attachment
+ *     (records in order: posts, then comments), the compact JSON text of
+ *     the object, stored as is. Strict: raw_len beside raw, an n beyond
+ *     what is left, bytes that are not exactly one JSON object, or
+ *     attachment bytes no record takes are bad_request, nothing stored.
+ *     A report without attachment keeps raw inline as above.
  *     When the task's job has ended (cancelled, failed): conflict, and
  *     nothing of the batch is stored; the worker stops and finishes.
  *
@@ -380,6 +394,8 @@ struct proto_request {
 	char		 id[PROTO_REQID_MAX + 1];
 	const char	*type;
 	cJSON		*body;
+	const char	*att;		/* attachment in the parsed buffer */
+	size_t		 attlen;	/* 0: none */
 };
 
 /* A parsed reply envelope. */
@@ -426,6 +442,24 @@ int	 proto_reply_parse_json(cJSON *obj, struct proto_reply *rep,
 /* a batch request (reply 0) or reply (reply 1) from encoded envelopes */
 char	*proto_batch_encode(const char *reqid, int reply, char *const *parts,
 	    const size_t *lens, int n, size_t *lenp);
+
+/* attachments (proto_frame.c) */
+#define PROTO_F_RAW		"raw"
+#define PROTO_F_RAW_LEN		"raw_len"
+/* envelope, NUL, attachment (att NULL or attlen 0: the envelope alone) */
+char	*proto_request_encode_att(const char *reqid, const char *type,
+	    const cJSON *body, const void *att, size_t attlen, size_t *lenp);
+/* a task.report body's raw objects moved out: raw_len, attachment */
+int	 proto_report_detach(cJSON *body, char **attp, size_t *attlenp);
+/*
+ * jobd: the raw of rec taken off the front of the attachment (*att,
+ * *left advance). 0 with *rawp NULL when rec has no raw_len; -1 and
+ * *errp when malformed. Does not check the JSON: proto_json_object_valid.
+ */
+int	 proto_att_take(const cJSON *rec, const char **att, size_t *left,
+	    const char **rawp, size_t *rawlenp, const char **errp);
+/* exactly one JSON object (RFC 8259), nested at most 1000 deep */
+int	 proto_json_object_valid(const void *buf, size_t len);
 
 /* events */
 char	*proto_event_encode(const char *topic, const cJSON *body,

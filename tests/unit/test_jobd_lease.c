@@ -220,6 +220,110 @@ test_report_is_idempotent(void **state)
 	proto_reply_free(&r);
 }
 
+/* one task.report with an attachment, as fetchd sends it */
+static struct proto_reply
+report_att(struct jobd *jd, const struct task *t, const char *records,
+    const char *att, size_t attlen)
+{
+	struct proto_reply	 rep;
+	char			 body[4096], *msg, *out;
+	size_t			 len, outlen;
+	const char		*err;
+	cJSON			*b;
+
+	snprintf(body, sizeof(body), "{\"task_id\":%lld,\"lease_id\":\"%s\","
+	    "\"batch\":\"a\",%s}", (long long)t->id, t->lease, records);
+	assert_non_null(b = cJSON_Parse(body));
+	msg = proto_request_encode_att("r", PROTO_TASK_REPORT, b, att, attlen,
+	    &len);
+	cJSON_Delete(b);
+	out = rep_dispatch(jobd_routes, jd, msg, len, &outlen);
+	free(msg);
+	assert_non_null(out);
+	assert_int_equal(proto_reply_parse(out, outlen, &rep, &err), 0);
+	cJSON_free(out);
+	return rep;
+}
+
+static int
+count_rows(struct jobd *jd, const char *sql)
+{
+	sqlite3_stmt	*st;
+	int		 n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(jd->db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void
+test_report_attachment(void **state)
+{
+	static const char att[] = "{\"title\":\"a\"}{\"body\":\"x\\n\\u00e9\","
+	    "\"replies\":\"\"}";
+	static const struct {
+		const char	*records;
+		size_t		 attlen;
+	} bad[] = {
+		/* raw_len past the end, bytes left over, both raw and raw_len */
+		{ "\"posts\":[{\"id\":\"t3_b\",\"raw_len\":14}]", 13 },
+		{ "\"posts\":[{\"id\":\"t3_b\",\"raw_len\":13}]", 14 },
+		{ "\"posts\":[{\"id\":\"t3_b\",\"raw_len\":13,\"raw\":{}}]", 13 },
+		/* not JSON, not an object, not a whole number */
+		{ "\"posts\":[{\"id\":\"t3_b\",\"raw_len\":12}]", 12 },
+		{ "\"posts\":[{\"id\":\"t3_b\",\"raw_len\":2.5}]", 13 },
+		/* a good post, then a comment whose slice is cut short */
+		{ "\"posts\":[{\"id\":\"t3_b\",\"raw_len\":13}],\"comments\":"
+		  "[{\"id\":\"t1_d\",\"post_id\":\"t3_b\",\"raw_len\":20}]",
+		  sizeof(att) - 1 },
+	};
+	struct jobd		*jd = *state;
+	struct task		 t;
+	struct proto_reply	 r;
+	sqlite3_stmt		*st;
+	size_t			 i;
+
+	make_job(jd, 0);
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = report_att(jd, &t, bad[i].records, att, bad[i].attlen);
+		assert_false(r.ok);
+		assert_string_equal(r.err_code, PROTO_E_BAD_REQUEST);
+		proto_reply_free(&r);
+	}
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts"), 0);
+
+	/* stored as the bytes sent; inline raw still works beside it */
+	r = report_att(jd, &t, "\"posts\":[{\"id\":\"t3_a\",\"raw_len\":13}],"
+	    "\"comments\":[{\"id\":\"t1_c\",\"post_id\":\"t3_a\",\"raw_len\":"
+	    "33},{\"id\":\"t1_e\",\"post_id\":\"t3_a\",\"raw\":{\"k\":[1]}}]",
+	    att, sizeof(att) - 1);
+	assert_true(r.ok);
+	assert_true(num(&r, "posts_new") == 1);
+	assert_true(num(&r, "comments_new") == 2);
+	proto_reply_free(&r);
+	assert_int_equal(sqlite3_prepare_v2(jd->db, "SELECT raw FROM comments "
+	    "WHERE id = 't1_c'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(st, 0), att + 13);
+	sqlite3_finalize(st);
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts WHERE "
+	    "raw = '{\"title\":\"a\"}'"), 1);
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM comments WHERE "
+	    "id = 't1_e' AND raw = '{\"k\":[1]}'"), 1);
+	/* the same batch again adds nothing */
+	r = report_att(jd, &t, "\"posts\":[{\"id\":\"t3_a\",\"raw_len\":13}],"
+	    "\"comments\":[{\"id\":\"t1_c\",\"post_id\":\"t3_a\",\"raw_len\":"
+	    "33}]", att, sizeof(att) - 1);
+	assert_true(r.ok);
+	assert_true(num(&r, "posts_new") == 0);
+	assert_true(num(&r, "comments_scraped") == 2);
+	proto_reply_free(&r);
+}
+
 static void
 test_release_and_retry_rules(void **state)
 {
@@ -386,6 +490,8 @@ main(void)
 		    test_heartbeat_extends_expiry_requeues_with_checkpoint,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_is_idempotent,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_attachment,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_and_retry_rules,
 		    setup, teardown),

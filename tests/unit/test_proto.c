@@ -595,6 +595,175 @@ test_batch_rejects(void **state)
 	}
 }
 
+static void
+test_json_object_valid(void **state)
+{
+	static const char *const good[] = {
+		"{}", " {} ", "{\"a\":1}", "{\"a\":[1,2.5,-3e+2,0.1E-9,true,"
+		"false,null,\"s\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"]}",
+		"{\"a\":{\"b\":{\"c\":[]}},\"d\":\"\xc3\xa9\"}",
+		"{\"replies\":\"\",\"x\":-0}",
+	};
+	static const char *const bad[] = {
+		"", " ", "[]", "1", "\"s\"", "{", "}", "{\"a\"}", "{\"a\":}",
+		"{\"a\":1,}", "{,}", "{\"a\":1}}", "{\"a\":1} x", "{\"a\":01}",
+		"{\"a\":1.}", "{\"a\":.5}", "{\"a\":1e}", "{\"a\":-}",
+		"{\"a\":tru}", "{\"a\":nul}", "{\"a\":\"\\x\"}",
+		"{\"a\":\"\\u12\"}", "{\"a\":\"unterminated}", "{\"a\":[1,2}",
+		"{\"a\":[1,2]]}", "{a:1}", "{'a':1}", "{\"a\":NaN}",
+		"{\"a\":\"tab\there\"}", "{\"a\":1}{}",
+	};
+	char	 deep[2100];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(proto_json_object_valid(good[i], strlen(good[i])));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (proto_json_object_valid(bad[i], strlen(bad[i])))
+			fail_msg("accepted: %s", bad[i]);
+	}
+	/* length-bounded, and a NUL inside is not JSON */
+	assert_true(proto_json_object_valid("{}GARBAGE", 2));
+	assert_false(proto_json_object_valid("{\"a\":\"\0\"}", 9));
+	assert_false(proto_json_object_valid(NULL, 0));
+	/* nesting beyond 1000 is refused, 1000 is fine */
+	memset(deep, '[', sizeof(deep));
+	deep[0] = '{';
+	memcpy(deep + 1, "\"a\":", 4);
+	for (i = 0; i < 999; i++)
+		deep[5 + i] = '[';
+	for (i = 0; i < 999; i++)
+		deep[5 + 999 + i] = ']';
+	deep[5 + 1998] = '}';
+	assert_true(proto_json_object_valid(deep, 5 + 1999));
+	memset(deep + 5, '[', 1001);
+	assert_false(proto_json_object_valid(deep, 5 + 1001));
+}
+
+static void
+test_attachment_roundtrip(void **state)
+{
+	struct proto_request	 req;
+	const char		*err = NULL, *att, *raw;
+	cJSON			*body, *posts, *comments, *rec;
+	char			*buf, *a;
+	size_t			 len, alen, left, rawlen;
+
+	(void)state;
+	body = proto_task_report_req(7, "lease", "b1");
+	posts = cJSON_AddArrayToObject(body, PROTO_F_POSTS);
+	comments = cJSON_AddArrayToObject(body, PROTO_F_COMMENTS);
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "id", "t3_a");
+	cJSON_AddItemToObject(rec, PROTO_F_RAW, cJSON_Parse(
+	    "{\"title\":\"x\",\"n\":[1,2]}"));
+	cJSON_AddItemToArray(posts, rec);
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "id", "t1_b");
+	cJSON_AddItemToObject(rec, PROTO_F_RAW, cJSON_CreateRaw(
+	    "{\"body\":\"h\\u00e9\\n\",\"replies\":\"\"}"));
+	cJSON_AddItemToArray(comments, rec);
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "id", "t1_c");	/* no raw at all */
+	cJSON_AddItemToArray(comments, rec);
+
+	assert_int_equal(proto_report_detach(body, &a, &alen), 0);
+	assert_int_equal(alen, strlen("{\"title\":\"x\",\"n\":[1,2]}") +
+	    strlen("{\"body\":\"h\\u00e9\\n\",\"replies\":\"\"}"));
+	buf = proto_request_encode_att("r1", PROTO_TASK_REPORT, body, a, alen,
+	    &len);
+	assert_non_null(buf);
+	assert_int_equal(proto_request_parse(buf, len, &req, &err), 0);
+	assert_string_equal(req.type, PROTO_TASK_REPORT);
+	assert_int_equal(req.attlen, alen);
+	assert_memory_equal(req.att, a, alen);
+
+	att = req.att;
+	left = req.attlen;
+	posts = cJSON_GetObjectItem(req.body, PROTO_F_POSTS);
+	comments = cJSON_GetObjectItem(req.body, PROTO_F_COMMENTS);
+	rec = cJSON_GetArrayItem(posts, 0);
+	assert_null(cJSON_GetObjectItem(rec, PROTO_F_RAW));
+	assert_int_equal(proto_att_take(rec, &att, &left, &raw, &rawlen,
+	    &err), 0);
+	assert_true(proto_json_object_valid(raw, rawlen));
+	assert_int_equal(rawlen, strlen("{\"title\":\"x\",\"n\":[1,2]}"));
+	assert_int_equal(proto_att_take(cJSON_GetArrayItem(comments, 0), &att,
+	    &left, &raw, &rawlen, &err), 0);
+	assert_int_equal(left, 0);
+	assert_memory_equal(raw, "{\"body\":\"h\\u00e9\\n\",\"replies\":\"\"}",
+	    rawlen);
+	assert_int_equal(proto_att_take(cJSON_GetArrayItem(comments, 1), &att,
+	    &left, &raw, &rawlen, &err), 0);
+	assert_null(raw);
+	assert_int_equal(left, 0);
+	proto_request_free(&req);
+
+	/* no attachment: the envelope alone, as before */
+	free(buf);
+	buf = proto_request_encode_att("r2", PROTO_PING, NULL, NULL, 0, &len);
+	assert_int_equal(proto_request_parse(buf, len, &req, &err), 0);
+	assert_null(req.att);
+	assert_int_equal(req.attlen, 0);
+	proto_request_free(&req);
+	free(buf);
+	free(a);
+	cJSON_Delete(body);
+}
+
+static void
+test_attachment_take_rejects(void **state)
+{
+	static const char *const recs[] = {
+		"{\"raw_len\":\"3\"}", "{\"raw_len\":1}", "{\"raw_len\":2.5}",
+		"{\"raw_len\":-2}", "{\"raw_len\":11}", "{\"raw_len\":1e300}",
+		"{\"raw_len\":2,\"raw\":{}}",
+	};
+	const char	*att = "{}{\"a\":1}", *a, *raw, *err;
+	size_t		 left, rawlen, i;
+	cJSON		*rec;
+
+	(void)state;
+	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		a = att;
+		left = 10;
+		assert_non_null(rec = cJSON_Parse(recs[i]));
+		err = NULL;
+		if (proto_att_take(rec, &a, &left, &raw, &rawlen, &err) != -1)
+			fail_msg("accepted: %s", recs[i]);
+		assert_non_null(err);
+		assert_int_equal(left, 10);
+		cJSON_Delete(rec);
+	}
+}
+
+static void
+test_attachment_only_for_reports(void **state)
+{
+	static const char msg[] =
+	    "{\"v\":1,\"id\":\"a\",\"type\":\"echo\",\"body\":{}}\0xyz";
+	struct proto_reply	 rep;
+	const char		*err;
+	char			*out;
+	size_t			 len;
+
+	(void)state;
+	out = rep_dispatch(batch_routes, NULL, msg, sizeof(msg) - 1, &len);
+	assert_non_null(out);
+	assert_int_equal(proto_reply_parse(out, len, &rep, &err), 0);
+	assert_false(rep.ok);
+	assert_string_equal(rep.err_code, PROTO_E_BAD_REQUEST);
+	proto_reply_free(&rep);
+	free(out);
+	/* a bare trailing NUL is no attachment */
+	out = rep_dispatch(batch_routes, NULL, msg, sizeof(msg) - 4, &len);
+	assert_int_equal(proto_reply_parse(out, len, &rep, &err), 0);
+	assert_true(rep.ok);
+	proto_reply_free(&rep);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -614,6 +783,10 @@ main(void)
 		cmocka_unit_test(test_stubs_build_the_documented_bodies),
 		cmocka_unit_test(test_batch_dispatch),
 		cmocka_unit_test(test_batch_rejects),
+		cmocka_unit_test(test_json_object_valid),
+		cmocka_unit_test(test_attachment_roundtrip),
+		cmocka_unit_test(test_attachment_take_rejects),
+		cmocka_unit_test(test_attachment_only_for_reports),
 	};
 
 	return cmocka_run_group_tests_name("proto", tests, NULL, NULL);

@@ -1,0 +1,285 @@
+/*
+ * proto_frame.c — a request's attachment (proto.h, ATTACHMENTS): raw bytes
+ * after the envelope, so a task.report's raw Reddit objects travel as the
+ * text they already are, neither escaped nor parsed into a tree and
+ * printed back on either side. Also the strict JSON check jobd runs on
+ * each piece before it stores it as text.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/proto.h"
+
+/* as deep as cJSON's own limit: deeper text is refused */
+#define VALID_DEPTH_MAX	1000
+
+static const unsigned char *
+ws(const unsigned char *p, const unsigned char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static int
+hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/* p at the opening quote; after the closing one, or NULL */
+static const unsigned char *
+str(const unsigned char *p, const unsigned char *e)
+{
+	for (p++; p < e; p++) {
+		if (*p == '"')
+			return p + 1;
+		if (*p < 0x20)
+			return NULL;
+		if (*p != '\\')
+			continue;
+		if (++p == e)
+			return NULL;
+		switch (*p) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+		case 'r': case 't':
+			break;
+		case 'u':
+			if (e - p < 5 || !hex(p[1]) || !hex(p[2]) ||
+			    !hex(p[3]) || !hex(p[4]))
+				return NULL;
+			p += 4;
+			break;
+		default:
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static const unsigned char *
+digits(const unsigned char *p, const unsigned char *e)
+{
+	const unsigned char *s = p;
+
+	while (p < e && *p >= '0' && *p <= '9')
+		p++;
+	return p == s ? NULL : p;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static const unsigned char *
+num(const unsigned char *p, const unsigned char *e)
+{
+	if (p < e && *p == '-')
+		p++;
+	if (p < e && *p == '0')
+		p++;
+	else if ((p = digits(p, e)) == NULL)
+		return NULL;
+	if (p < e && *p == '.' && (p = digits(p + 1, e)) == NULL)
+		return NULL;
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			p++;
+		if ((p = digits(p, e)) == NULL)
+			return NULL;
+	}
+	return p;
+}
+
+static const unsigned char *
+lit(const unsigned char *p, const unsigned char *e, const char *w, size_t n)
+{
+	return (size_t)(e - p) >= n && memcmp(p, w, n) == 0 ? p + n : NULL;
+}
+
+int
+proto_json_object_valid(const void *buf, size_t len)
+{
+	const unsigned char	*p = buf, *e = p + len;
+	unsigned char		 stack[VALID_DEPTH_MAX];
+	int			 depth = 0;
+
+	if (buf == NULL)
+		return 0;
+	p = ws(p, e);
+	if (p == e || *p != '{')
+		return 0;
+ value:
+	p = ws(p, e);
+	if (p == e)
+		return 0;
+	switch (*p) {
+	case '{':
+	case '[':
+		if (depth == VALID_DEPTH_MAX)
+			return 0;
+		stack[depth++] = *p++;
+		p = ws(p, e);
+		if (p < e && *p == (stack[depth - 1] == '{' ? '}' : ']')) {
+			p++;
+			depth--;
+			goto after;
+		}
+		if (stack[depth - 1] == '{')
+			goto key;
+		goto value;
+	case '"':
+		p = str(p, e);
+		break;
+	case 't':
+		p = lit(p, e, "true", 4);
+		break;
+	case 'f':
+		p = lit(p, e, "false", 5);
+		break;
+	case 'n':
+		p = lit(p, e, "null", 4);
+		break;
+	default:
+		p = num(p, e);
+		break;
+	}
+	if (p == NULL)
+		return 0;
+ after:
+	p = ws(p, e);
+	if (depth == 0)
+		return p == e;
+	if (p == e)
+		return 0;
+	if (*p == ',') {
+		p++;
+		if (stack[depth - 1] == '{')
+			goto key;
+		goto value;
+	}
+	if (*p == (stack[depth - 1] == '{' ? '}' : ']')) {
+		p++;
+		depth--;
+		goto after;
+	}
+	return 0;
+ key:
+	p = ws(p, e);
+	if (p == e || *p != '"' || (p = str(p, e)) == NULL)
+		return 0;
+	p = ws(p, e);
+	if (p == e || *p != ':')
+		return 0;
+	p++;
+	goto value;
+}
+
+char *
+proto_request_encode_att(const char *reqid, const char *type,
+    const cJSON *body, const void *att, size_t attlen, size_t *lenp)
+{
+	char	*buf, *n;
+	size_t	 len;
+
+	if ((buf = proto_request_encode(reqid, type, body, &len)) == NULL)
+		return NULL;
+	if (att == NULL || attlen == 0) {
+		*lenp = len;
+		return buf;
+	}
+	/* cJSON allocates with malloc (no hooks are installed anywhere) */
+	if ((n = realloc(buf, len + 1 + attlen)) == NULL) {
+		free(buf);
+		return NULL;
+	}
+	n[len] = '\0';
+	memcpy(n + len + 1, att, attlen);
+	*lenp = len + 1 + attlen;
+	return n;
+}
+
+/* one record's raw moved to the end of the attachment; raw_len instead */
+static int
+detach_one(cJSON *rec, char **att, size_t *len, size_t *cap)
+{
+	cJSON		*raw = cJSON_GetObjectItemCaseSensitive(rec, PROTO_F_RAW);
+	char		*text, *printed = NULL, *n;
+	size_t		 tlen, c;
+
+	if (raw == NULL || cJSON_IsNull(raw))
+		return 0;
+	if (cJSON_IsRaw(raw))
+		text = raw->valuestring;
+	else if ((text = printed = cJSON_PrintUnformatted(raw)) == NULL)
+		return -1;
+	tlen = strlen(text);
+	if (*cap - *len < tlen) {
+		for (c = *cap ? *cap : 65536; c - *len < tlen; c *= 2)
+			;
+		if ((n = realloc(*att, c)) == NULL) {
+			cJSON_free(printed);
+			return -1;
+		}
+		*att = n;
+		*cap = c;
+	}
+	memcpy(*att + *len, text, tlen);
+	*len += tlen;
+	cJSON_free(printed);
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, PROTO_F_RAW);
+	if (cJSON_AddNumberToObject(rec, PROTO_F_RAW_LEN, (double)tlen) ==
+	    NULL)
+		return -1;
+	return 0;
+}
+
+int
+proto_report_detach(cJSON *body, char **attp, size_t *attlenp)
+{
+	static const char *const arrays[] = { PROTO_F_POSTS, PROTO_F_COMMENTS,
+	    NULL };
+	const char *const *a;
+	cJSON		*arr, *rec;
+	char		*att = NULL;
+	size_t		 len = 0, cap = 0;
+
+	for (a = arrays; *a != NULL; a++) {
+		arr = cJSON_GetObjectItemCaseSensitive(body, *a);
+		cJSON_ArrayForEach(rec, arr)
+			if (detach_one(rec, &att, &len, &cap) == -1) {
+				free(att);
+				return -1;
+			}
+	}
+	*attp = att;
+	*attlenp = len;
+	return 0;
+}
+
+int
+proto_att_take(const cJSON *rec, const char **att, size_t *left,
+    const char **rawp, size_t *rawlenp, const char **errp)
+{
+	const cJSON	*n = cJSON_GetObjectItemCaseSensitive(rec, PROTO_F_RAW_LEN);
+	double		 d;
+
+	*rawp = NULL;
+	*rawlenp = 0;
+	if (n == NULL)
+		return 0;
+	if (cJSON_GetObjectItemCaseSensitive(rec, PROTO_F_RAW) != NULL) {
+		*errp = "record has both raw and raw_len";
+		return -1;
+	}
+	if (!cJSON_IsNumber(n) || (d = n->valuedouble) < 2 ||
+	    d > (double)*left || d != floor(d)) {
+		*errp = "raw_len is not a length within the attachment";
+		return -1;
+	}
+	*rawp = *att;
+	*rawlenp = (size_t)d;
+	*att += *rawlenp;
+	*left -= *rawlenp;
+	return 0;
+}
