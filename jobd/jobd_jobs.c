@@ -364,7 +364,7 @@ jobd_h_job_create(struct rep_ctx *ctx, void *arg)
 	struct jobd	*jd = arg;
 	struct job_spec	 js;
 	sqlite3_stmt	*st;
-	cJSON		*ev;
+	cJSON		*ev, *job;
 	char		 id[37];
 	int64_t		 now = jobd_now(jd), jid;
 
@@ -383,7 +383,7 @@ jobd_h_job_create(struct rep_ctx *ctx, void *arg)
 		cJSON_free(js.plugins);
 		return -1;
 	}
-	proto_uuid_new(id);
+	proto_uuid_new_ordered(id);
 	st = jobd_stmt(jd, ST_JOB_INSERT);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, js.ws, -1, SQLITE_STATIC);
@@ -396,27 +396,35 @@ jobd_h_job_create(struct rep_ctx *ctx, void *arg)
 	sqlite3_bind_text(st, 9, js.plugins, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, PROTO_ST_PENDING, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 11, now);
-	if (jobd_step_done(jd, st) == -1) {
+	/* the row comes back from the insert itself (RETURNING) */
+	if (sqlite3_step(st) != SQLITE_ROW) {
 		cJSON_free(js.plugins);
 		return jobd_db_error(jd, ctx, "job insert");
 	}
 	cJSON_free(js.plugins);
-	jid = sqlite3_last_insert_rowid(jd->db);
+	jid = sqlite3_column_int64(st, 0);
+	job = jobd_job_json(jd, st, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		cJSON_Delete(job);
+		return jobd_db_error(jd, ctx, "job insert");
+	}
+	sqlite3_reset(st);
 	st = jobd_stmt(jd, ST_TASK_INSERT);
 	sqlite3_bind_int64(st, 1, jid);
 	sqlite3_bind_text(st, 2, PROTO_KIND_FETCH, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
-	if (jobd_step_done(jd, st) == -1)
+	if (jobd_step_done(jd, st) == -1) {
+		cJSON_Delete(job);
 		return jobd_db_error(jd, ctx, "task insert");
-	if (job_row(jd, jid, &st) != SQLITE_ROW)
-		return jobd_db_error(jd, ctx, "job read");
+	}
 	ctx->reply = cJSON_CreateObject();
-	cJSON_AddItemToObject(ctx->reply, "job", jobd_job_json(jd, st, now));
-	sqlite3_reset(st);
-	ev = cJSON_CreateObject();
-	jobd_add_prefixed(ev, "job_id", PROTO_PFX_JOB, id);
-	jobd_add_prefixed(ev, "workspace_id", PROTO_PFX_WORKSPACE, js.ws);
-	events_queue(jd, PROTO_EV_JOB_CREATED, ev);
+	cJSON_AddItemToObject(ctx->reply, "job", job);
+	/*
+	 * No event per created job: nothing needs one (a new job is pending
+	 * and nobody can be watching it yet), and under a stream of POSTs
+	 * publishing them cost jobd ~11% of its time and every subscriber a
+	 * message per job. Idle fetch workers get one wake-up per commit.
+	 */
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "kind", PROTO_KIND_FETCH);
 	events_queue(jd, PROTO_EV_WORK, ev);

@@ -25,6 +25,17 @@
 enum call_state { CALL_SEND, CALL_RECV, CALL_DONE };
 
 /*
+ * Messages on the wire at once. jobd answers one message at a time, so
+ * more than two buy no parallelism: one is served while the next waits.
+ * Calls made meanwhile stay queued and leave together when one comes
+ * back, so under load the batches grow instead of the messages (each
+ * costs both daemons several nng thread hand-offs), and more identical
+ * reads meet in the queue. Waiting here costs no latency: the same calls
+ * would otherwise wait in jobd's receive queue.
+ */
+#define BRIDGE_OUTSTANDING	2
+
+/*
  * A call is what a caller asked for. Calls made while the loop handles one
  * round of events are queued and sent together when the round ends
  * (bridge_flush): alone as themselves, or, when there are several, as the
@@ -77,6 +88,7 @@ struct bridge {
 	int		 npend;
 	struct event	*flush_ev;
 	struct call	*wire;
+	int		 nwire;
 };
 
 static int64_t
@@ -110,6 +122,7 @@ wire_add(struct bridge *b, struct call *c)
 		b->wire->wire_prev = c;
 	b->wire = c;
 	c->on_wire = 1;
+	b->nwire++;
 }
 
 /* loop thread */
@@ -125,6 +138,7 @@ wire_remove(struct bridge *b, struct call *c)
 	if (c->wire_next != NULL)
 		c->wire_next->wire_prev = c->wire_prev;
 	c->on_wire = 0;
+	b->nwire--;
 }
 
 /* nng thread (or the loop thread once the aio is stopped) */
@@ -301,6 +315,9 @@ bridge_drain(evutil_socket_t fd, short what, void *arg)
 		proto_reply_free(&rep);
 		call_free(c);
 	}
+	/* room on the wire: what waited goes when this round ends */
+	if (b->pend_head != NULL && b->nwire < BRIDGE_OUTSTANDING)
+		event_active(b->flush_ev, 0, 0);
 }
 
 /* loop thread: put one call (single or carrier) on the wire */
@@ -361,7 +378,7 @@ bridge_flush(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	while ((list = b->pend_head) != NULL) {
+	while ((list = b->pend_head) != NULL && b->nwire < BRIDGE_OUTSTANDING) {
 		/* take up to PROTO_BATCH_MAX calls off the queue */
 		for (n = 0, tail = NULL, c = list; c != NULL &&
 		    n < PROTO_BATCH_MAX; tail = c, c = c->next)

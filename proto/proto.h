@@ -270,7 +270,6 @@
  *   seq grows by one per event within an epoch; a subscriber that sees a
  *   jump (or a new epoch) has lost events and must re-read state over
  *   req/rep. Events are hints: the truth is always a request away.
- *     job.created    {job_id, workspace_id}
  *     job.progress   {job_id, workspace_id, progress, posts_scraped,
  *                     comments_scraped, media_downloaded}
  *     job.status     {job_id, workspace_id, status, error_message,
@@ -328,7 +327,6 @@
 #define PROTO_E_INTERNAL	"internal"
 
 /* event topics */
-#define PROTO_EV_JOB_CREATED	"job.created"
 #define PROTO_EV_JOB_PROGRESS	"job.progress"
 #define PROTO_EV_JOB_STATUS	"job.status"
 #define PROTO_EV_JOB_CANCEL	"job.cancel"
@@ -472,6 +470,8 @@ int	 proto_id_parse(const char *in, const char *prefix, char out[37]);
 void	 proto_id_format(const char *prefix, const char *uuid, char *out,
 	    size_t outlen);
 void	 proto_uuid_new(char out[37]);
+/* the same, time-ordered (version 7): for ids that rows are indexed by */
+void	 proto_uuid_new_ordered(char out[37]);
 
 /* urls */
 void	 proto_default_urls(const char *runtime_dir, char *rep, size_t replen,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -374,6 +375,33 @@ test_id_format_and_new(void **state)
 	assert_int_equal(strncmp(id, "job_", 4), 0);
 	assert_int_equal(proto_id_parse(id, PROTO_PFX_JOB, back), 0);
 	assert_string_equal(back, u);
+}
+
+/* job ids: valid UUIDs, version 7, each sorting after the one before */
+static void
+test_ordered_ids_sort_by_creation(void **state)
+{
+	char		 prev[37], u[37], id[64], back[37];
+	struct timespec	 ts = { 0, 300000 };
+	int		 i, later = 0;
+
+	(void)state;
+	proto_uuid_new_ordered(prev);
+	for (i = 0; i < 20; i++) {
+		nanosleep(&ts, NULL);	/* some in the same ms, some not */
+		proto_uuid_new_ordered(u);
+		assert_int_equal(strlen(u), 36);
+		assert_int_equal(u[14], '7');
+		assert_non_null(strchr("89ab", u[19]));
+		proto_id_format(PROTO_PFX_JOB, u, id, sizeof(id));
+		assert_int_equal(proto_id_parse(id, PROTO_PFX_JOB, back), 0);
+		/* the first 48 bits are the ms: never going back */
+		assert_true(strncmp(prev, u, 13) <= 0);
+		if (strncmp(prev, u, 13) < 0)
+			later++;
+		memcpy(prev, u, sizeof(u));
+	}
+	assert_true(later > 0);
 }
 
 static void
@@ -778,6 +806,7 @@ main(void)
 		cmocka_unit_test(test_event_parse_rejects),
 		cmocka_unit_test(test_id_parse_table),
 		cmocka_unit_test(test_id_format_and_new),
+		cmocka_unit_test(test_ordered_ids_sort_by_creation),
 		cmocka_unit_test(test_default_urls),
 		cmocka_unit_test(test_field_helpers),
 		cmocka_unit_test(test_stubs_build_the_documented_bodies),
