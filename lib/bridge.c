@@ -63,6 +63,7 @@ struct call {
 	int		 on_wire;
 	/* a read others may join while queued: its envelope after the id */
 	int		 read;
+	int		 solo;		/* with an attachment: never batched */
 	size_t		 key_off;
 	struct follower	*followers;	/* callers answered with this reply */
 };
@@ -381,8 +382,16 @@ bridge_flush(evutil_socket_t fd, short what, void *arg)
 	while ((list = b->pend_head) != NULL && b->nwire < BRIDGE_OUTSTANDING) {
 		/* take up to PROTO_BATCH_MAX calls off the queue */
 		for (n = 0, tail = NULL, c = list; c != NULL &&
-		    n < PROTO_BATCH_MAX; tail = c, c = c->next)
+		    n < PROTO_BATCH_MAX; tail = c, c = c->next) {
+			if (c->solo && n > 0)
+				break;
 			n++;
+			if (c->solo) {
+				tail = c;
+				c = c->next;
+				break;
+			}
+		}
 		b->pend_head = c;
 		if (c == NULL)
 			b->pend_tail = NULL;
@@ -622,10 +631,16 @@ bridge_call_att(struct bridge *b, const char *type, const cJSON *body,
 	c->cb = cb;
 	c->arg = arg;
 	c->deadline_ms = mono_ms() + timeout_ms;
+	/* queued like any call, but never inside a batch carrier (proto.h) */
+	c->solo = 1;
 	b->inflight++;
 	log_debug("call %s: %s (%zu bytes attached)", c->reqid, type, attlen);
-	/* never inside a batch carrier (proto.h): on the wire at once */
-	if (call_send(b, c) == -1)
-		call_fail_now(b, c);
+	if (b->pend_tail)
+		b->pend_tail->next = c;
+	else
+		b->pend_head = c;
+	b->pend_tail = c;
+	if (b->npend++ == 0)
+		event_active(b->flush_ev, 0, 0);
 	return 0;
 }

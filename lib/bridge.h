@@ -53,8 +53,8 @@ int		 bridge_call_read(struct bridge *b, const char *type,
 		    cJSON *body, int timeout_ms, bridge_cb cb, void *arg);
 /*
  * The same with an attachment after the envelope (proto.h, ATTACHMENTS;
- * task.report only): sent at once on its own, never batched. body and
- * att stay the caller's.
+ * task.report only): queued like the others but sent on its own, never
+ * inside a batch. body and att stay the caller's.
  */
 int		 bridge_call_att(struct bridge *b, const char *type,
 		    const cJSON *body, const void *att, size_t attlen,

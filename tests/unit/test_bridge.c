@@ -216,6 +216,71 @@ test_identical_reads_queued_together_share_one_call(void **state)
 	unlink(url + strlen("ipc://"));
 }
 
+static size_t	 att_seen;
+
+static int
+att_handler(struct rep_ctx *ctx, void *arg)
+{
+	(void)arg;
+	att_seen = ctx->req->attlen;
+	if (ctx->req->attlen != 5 || memcmp(ctx->req->att, "a\0b{}", 5) != 0)
+		return rep_error(ctx, PROTO_E_BAD_REQUEST, "attachment");
+	ctx->reply = cJSON_CreateObject();
+	return 0;
+}
+
+/* a call with an attachment goes alone, whatever is queued around it */
+static void
+test_attachment_call_is_never_batched(void **state)
+{
+	static const struct rep_route routes[] = {
+		{ PROTO_PING, echo_handler },
+		{ PROTO_TASK_REPORT, att_handler },
+		{ NULL, NULL },
+	};
+	char			 url[128];
+	struct event_base	*base;
+	struct rep_server	*srv;
+	struct bridge		*b;
+	struct answer		 p1, p2, p3, rep;
+	const char		*err = NULL;
+	cJSON			*o = cJSON_CreateObject();
+
+	(void)state;
+	snprintf(url, sizeof(url), "ipc:///tmp/rs-bridge-a%ld.ipc",
+	    (long)getpid());
+	assert_non_null(base = event_base_new());
+	assert_non_null(srv = rep_listen(base, url, routes, NULL, &err));
+	assert_non_null(b = bridge_open(base, url, &err));
+	memset(&p1, 0, sizeof(p1));
+	memset(&p2, 0, sizeof(p2));
+	memset(&p3, 0, sizeof(p3));
+	memset(&rep, 0, sizeof(rep));
+	served = 0;
+	assert_int_equal(bridge_call_ref(b, PROTO_PING, o, 5000, answer_cb,
+	    &p1), 0);
+	assert_int_equal(bridge_call_att(b, PROTO_TASK_REPORT, o, "a\0b{}", 5,
+	    5000, answer_cb, &rep), 0);
+	assert_int_equal(bridge_call_ref(b, PROTO_PING, o, 5000, answer_cb,
+	    &p2), 0);
+	assert_int_equal(bridge_call_ref(b, PROTO_PING, o, 5000, answer_cb,
+	    &p3), 0);
+	run_until(base, &p3.calls, 1);
+	run_until(base, &rep.calls, 1);
+	run_until(base, &p1.calls, 1);
+	assert_int_equal(rep.calls, 1);
+	assert_true(rep.ok);
+	assert_int_equal(att_seen, 5);
+	assert_true(p1.ok && p2.ok && p3.ok);
+	assert_int_equal(served, 3);
+	assert_int_equal(bridge_inflight(b), 0);
+	cJSON_Delete(o);
+	bridge_close(b);
+	rep_close(srv);
+	event_base_free(base);
+	unlink(url + strlen("ipc://"));
+}
+
 int
 main(void)
 {
@@ -223,6 +288,7 @@ main(void)
 		cmocka_unit_test(test_close_answers_calls_on_the_wire_and_queued),
 		cmocka_unit_test(
 		    test_identical_reads_queued_together_share_one_call),
+		cmocka_unit_test(test_attachment_call_is_never_batched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
