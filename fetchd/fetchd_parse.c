@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "fetchd/fetchd_parse.h"
+#include "lib/jtext.h"
 
 #define SETERR(e)	do { if (errp != NULL) *errp = (e); } while (0)
 
@@ -23,26 +24,35 @@
 static int
 json_too_deep(const char *buf, size_t len)
 {
-	size_t	 i;
-	int	 depth = 0, instr = 0;
+	const char	*p = buf, *e = buf + len, *q;
+	size_t		 bs;
+	int		 depth = 0;
 
-	for (i = 0; i < len; i++) {
-		char	 c = buf[i];
-
-		if (instr) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				instr = 0;
-			continue;
-		}
-		if (c == '"')
-			instr = 1;
-		else if (c == '{' || c == '[') {
+	while (p < e) {
+		switch (*p++) {
+		case '"':
+			/* the closing quote: not after an odd run of '\\' */
+			for (;;) {
+				if ((q = memchr(p, '"', (size_t)(e - p))) == NULL)
+					return 0;	/* cJSON refuses it */
+				for (bs = 0; q - bs > p && q[-1 - (long)bs] ==
+				    '\\'; bs++)
+					;
+				p = q + 1;
+				if (bs % 2 == 0)
+					break;
+			}
+			break;
+		case '{':
+		case '[':
 			if (++depth > RD_NESTING_MAX)
 				return 1;
-		} else if (c == '}' || c == ']')
+			break;
+		case '}':
+		case ']':
 			depth--;
+			break;
+		}
 	}
 	return 0;
 }
@@ -439,110 +449,117 @@ rd_post_extract(const cJSON *data, struct rd_post *p, const char **errp)
 
 /* ------------------------------------------------------------------ */
 
-/* text[*len..] gets room for need more bytes; -1 when out of memory */
-static int
-text_room(char **text, size_t *cap, size_t len, size_t need)
+/* the members of a t1 that rd_comment_extract reads: the first of each */
+struct t1_fields {
+	const cJSON	*name, *id, *link_id, *parent_id, *depth, *body,
+			*author, *score, *created_utc;
+};
+
+static void
+t1_field(struct t1_fields *f, const cJSON *c)
 {
-	char	*n;
-	size_t	 c = *cap;
+	const cJSON	**slot = NULL;
+	const char	*k = c->string;
 
-	while (c - len < need)
-		c *= 2;
-	if (c == *cap)
-		return 0;
-	if ((n = realloc(*text, c)) == NULL)
-		return -1;
-	*text = n;
-	*cap = c;
-	return 0;
-}
-
-/* a key as cJSON prints it: quoted, with the same escapes */
-static int
-text_key(char **text, size_t *cap, size_t *len, const char *k)
-{
-	const unsigned char *p;
-	const char	*e;
-	char		 u[8];
-
-	if (text_room(text, cap, *len, strlen(k) * 6 + 4) == -1)
-		return -1;
-	(*text)[(*len)++] = '"';
-	for (p = (const unsigned char *)k; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			(*text)[(*len)++] = '\\';
-			(*text)[(*len)++] = (char)*p;
-		} else if (*p < 32) {
-			e = *p == '\b' ? "\\b" : *p == '\f' ? "\\f" :
-			    *p == '\n' ? "\\n" : *p == '\r' ? "\\r" :
-			    *p == '\t' ? "\\t" : NULL;
-			if (e == NULL) {
-				snprintf(u, sizeof(u), "\\u%04x", *p);
-				e = u;
-			}
-			memcpy(*text + *len, e, strlen(e));
-			*len += strlen(e);
-		} else
-			(*text)[(*len)++] = (char)*p;
+	switch (k[0]) {
+	case 'a':
+		if (strcmp(k, "author") == 0)
+			slot = &f->author;
+		break;
+	case 'b':
+		if (strcmp(k, "body") == 0)
+			slot = &f->body;
+		break;
+	case 'c':
+		if (strcmp(k, "created_utc") == 0)
+			slot = &f->created_utc;
+		break;
+	case 'd':
+		if (strcmp(k, "depth") == 0)
+			slot = &f->depth;
+		break;
+	case 'i':
+		if (strcmp(k, "id") == 0)
+			slot = &f->id;
+		break;
+	case 'l':
+		if (strcmp(k, "link_id") == 0)
+			slot = &f->link_id;
+		break;
+	case 'n':
+		if (strcmp(k, "name") == 0)
+			slot = &f->name;
+		break;
+	case 'p':
+		if (strcmp(k, "parent_id") == 0)
+			slot = &f->parent_id;
+		break;
+	case 's':
+		if (strcmp(k, "score") == 0)
+			slot = &f->score;
+		break;
 	}
-	(*text)[(*len)++] = '"';
-	(*text)[(*len)++] = ':';
-	return 0;
+	if (slot != NULL && *slot == NULL)
+		*slot = c;
 }
 
 /*
- * A t1 data object whose replies is "", whatever it was, as a raw item:
- * the compact JSON text cJSON_PrintUnformatted would give for such an
- * object, printed here once. Cheaper than a copy of the object (that
- * would be printed for jobd anyway), and a few times smaller while the
- * batch waits.
+ * One pass over a t1 data object: its fields into f, and as a raw item
+ * the compact text cJSON_PrintUnformatted would give for the object with
+ * replies "", whatever it was (a comment never carries its subtree).
+ * Cheaper than a copy of the object (that would be printed for jobd
+ * anyway), and a few times smaller while the batch waits.
  */
 static cJSON *
-comment_raw(const cJSON *data)
+comment_scan(const cJSON *data, struct t1_fields *f)
 {
+	static struct jtext t;		/* fetchd is one thread: reused */
 	const cJSON	*c;
 	cJSON		*raw;
 	char		*text;
-	size_t		 cap = 4096, len = 0;
 
-	if ((text = malloc(cap)) == NULL)
+	memset(f, 0, sizeof(*f));
+	t.len = 0;
+	if (jtext_lit(&t, "{", 1) == -1)
 		return NULL;
-	text[len++] = '{';
 	for (c = data->child; c != NULL; c = c->next) {
 		if (c->string == NULL)
 			continue;
-		if (len > 1)
-			text[len++] = ',';
-		if (text_key(&text, &cap, &len, c->string) == -1)
-			goto nomem;
+		t1_field(f, c);
+		if (t.len > 1 && jtext_lit(&t, ",", 1) == -1)
+			return NULL;
+		if (jtext_str(&t, c->string) == -1 || jtext_lit(&t, ":", 1) == -1)
+			return NULL;
 		if (strcmp(c->string, "replies") == 0) {
-			if (text_room(&text, &cap, len, 4) == -1)
-				goto nomem;
-			text[len++] = '"';
-			text[len++] = '"';
-			continue;
-		}
-		/* cJSON may want a few bytes more than it writes */
-		while (!cJSON_PrintPreallocated((cJSON *)(uintptr_t)c,
-		    text + len, (int)(cap - len - 2), 0))
-			if (cap > (64u << 20) ||
-			    text_room(&text, &cap, cap - 2, cap) == -1)
-				goto nomem;
-		len += strlen(text + len);
-		if (text_room(&text, &cap, len, 4) == -1)
-			goto nomem;
+			if (jtext_lit(&t, "\"\"", 2) == -1)
+				return NULL;
+		} else if (jtext_value(&t, c) == -1)
+			return NULL;
 	}
-	text[len++] = '}';
-	text[len] = '\0';
-	if ((raw = cJSON_CreateRaw("")) == NULL)
-		goto nomem;
+	if (jtext_lit(&t, "}", 1) == -1 || (text = malloc(t.len + 1)) == NULL)
+		return NULL;
+	memcpy(text, t.s, t.len);
+	text[t.len] = '\0';
+	if ((raw = cJSON_CreateRaw("")) == NULL) {
+		free(text);
+		return NULL;
+	}
 	/* the text itself, not a copy (cJSON allocates with malloc) */
 	free(raw->valuestring);
 	raw->valuestring = text;
 	return raw;
- nomem:
-	free(text);
-	return NULL;
+}
+
+static const char *
+fstr(const cJSON *v)
+{
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double
+fnum(const cJSON *v, double dflt)
+{
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
 int
@@ -550,7 +567,8 @@ rd_comment_extract(const cJSON *data, const char *post_id, int depth,
     struct rd_comment *c, const char **errp)
 {
 	char		 id[RD_FULLNAME_MAX + 1];
-	const char	*body, *link_id, *parent_id;
+	const char	*body, *link_id, *parent_id, *name, *bare;
+	struct t1_fields f;
 	cJSON		*rec, *raw;
 
 	memset(c, 0, sizeof(*c));
@@ -558,32 +576,45 @@ rd_comment_extract(const cJSON *data, const char *post_id, int depth,
 		SETERR("comment data is not an object");
 		return -1;
 	}
-	if (fullname(data, "t1_", id, sizeof(id)) == -1) {
+	if ((raw = comment_scan(data, &f)) == NULL) {
+		SETERR("out of memory");
+		return -1;
+	}
+	/* "t1_" + id, from name when it has the prefix, else from id */
+	name = fstr(f.name);
+	bare = fstr(f.id);
+	if (name != NULL && strncmp(name, "t1_", 3) == 0 &&
+	    rd_valid_id(name + 3))
+		snprintf(id, sizeof(id), "%s", name);
+	else if (rd_valid_id(bare))
+		snprintf(id, sizeof(id), "t1_%s", bare);
+	else {
+		cJSON_Delete(raw);
 		SETERR("comment without a valid id");
 		return -1;
 	}
-	link_id = rd_str(data, "link_id");
+	link_id = fstr(f.link_id);
 	if (link_id == NULL || strncmp(link_id, "t3_", 3) != 0)
 		link_id = post_id;
 	if (link_id == NULL) {
+		cJSON_Delete(raw);
 		SETERR("comment without link_id");
 		return -1;
 	}
-	parent_id = rd_str(data, "parent_id");
+	parent_id = fstr(f.parent_id);
 	if (parent_id == NULL || (strncmp(parent_id, "t1_", 3) != 0 &&
 	    strncmp(parent_id, "t3_", 3) != 0))
 		parent_id = link_id;
 	if (depth < 0) {
-		double d = rd_num(data, "depth", 0);
+		double d = fnum(f.depth, 0);
 		depth = d > 0 && d < 1e6 ? (int)d : 0;
 	}
-	if ((raw = comment_raw(data)) == NULL ||
-	    (rec = cJSON_CreateObject()) == NULL) {
+	if ((rec = cJSON_CreateObject()) == NULL) {
 		cJSON_Delete(raw);
 		SETERR("out of memory");
 		return -1;
 	}
-	body = rd_str(data, "body");
+	body = fstr(f.body);
 	c->deleted = body != NULL && strcmp(body, "[deleted]") == 0;
 	c->removed = body != NULL && strcmp(body, "[removed]") == 0;
 	c->depth = depth;
@@ -592,11 +623,10 @@ rd_comment_extract(const cJSON *data, const char *post_id, int depth,
 	cJSON_AddStringToObject(rec, "post_id", link_id);
 	cJSON_AddStringToObject(rec, "parent_id", parent_id);
 	cJSON_AddNumberToObject(rec, "depth", depth);
-	add_str_or_null(rec, "author", rd_str(data, "author"));
+	add_str_or_null(rec, "author", fstr(f.author));
 	add_str_or_null(rec, "body", body);
-	cJSON_AddNumberToObject(rec, "score", rd_num(data, "score", 0));
-	cJSON_AddNumberToObject(rec, "created_utc",
-	    rd_num(data, "created_utc", 0));
+	cJSON_AddNumberToObject(rec, "score", fnum(f.score, 0));
+	cJSON_AddNumberToObject(rec, "created_utc", fnum(f.created_utc, 0));
 	cJSON_AddBoolToObject(rec, "deleted", c->deleted);
 	cJSON_AddBoolToObject(rec, "removed", c->removed);
 	cJSON_AddItemToObject(rec, "raw", raw);

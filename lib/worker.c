@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/bridge.h"
+#include "lib/jtext.h"
 #include "lib/log.h"
 #include "lib/stats.h"
 #include "lib/worker.h"
@@ -388,7 +389,7 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	 * of records, which is freed at once, and printed only this once
 	 * however often it is sent.
 	 */
-	if ((text = cJSON_PrintUnformatted(r->body)) == NULL)
+	if ((text = jtext_print(r->body, NULL)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	cJSON_Delete(r->body);
 	if ((r->body = cJSON_CreateRaw("")) == NULL)

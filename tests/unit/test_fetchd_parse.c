@@ -619,6 +619,29 @@ test_wrong_shapes(void **state)
 	memset(deep + 300, ']', 300);
 	assert_null(rd_json_parse(deep, 600, &err));
 	assert_string_equal(err, "JSON nested too deeply");
+	/* brackets inside strings do not count, escaped quotes or not */
+	{
+		static const char *const heads[] = { "[\"", "[\"\\\"",
+		    "[\"\\\\\\\"" };
+		cJSON	*ok;
+		size_t	 h, hn;
+
+		for (h = 0; h < 3; h++) {
+			hn = strlen(heads[h]);
+			memcpy(deep, heads[h], hn);
+			memset(deep + hn, '[', 300);
+			memcpy(deep + hn + 300, "\"]", 2);
+			assert_non_null(ok = rd_json_parse(deep, hn + 302, &err));
+			assert_int_equal(strlen(cJSON_GetArrayItem(ok,
+			    0)->valuestring), 300 + h);
+			cJSON_Delete(ok);
+		}
+		/* a backslash pair ends the string: the brackets count */
+		memcpy(deep, "[\"\\\\\"", 5);
+		memset(deep + 5, '[', 300);
+		assert_null(rd_json_parse(deep, 305, &err));
+		assert_string_equal(err, "JSON nested too deeply");
+	}
 	free(deep);
 
 	/* a reply chain 40 deep is fine, with absolute depths 0..39 */

@@ -1,0 +1,120 @@
+/*
+ * test_jtext.c — lib/jtext writes what cJSON_PrintUnformatted writes, byte
+ * for byte: a table of edge cases (numbers above all) and every fixture.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/jtext.h"
+#include "tests/unit/testdata.h"
+
+/* jtext_print is cJSON_PrintUnformatted, byte for byte */
+static void
+same_print(const cJSON *j)
+{
+	char	*want = cJSON_PrintUnformatted(j), *got;
+	size_t	 len;
+
+	assert_non_null(want);
+	assert_non_null(got = jtext_print(j, &len));
+	assert_string_equal(got, want);
+	assert_int_equal(len, strlen(want));
+	free(got);
+	free(want);
+}
+
+static void
+test_print_is_cjson(void **state)
+{
+	static const char *const cases[] = {
+		"{}", "[]", "[{}]", "{\"a\":[]}", "0", "-0", "-0.0", "1", "-1",
+		"2147483647", "2147483648", "-2147483648", "-2147483649",
+		"1774940540.0", "1774940540123", "999999999999999",
+		"1000000000000000", "-999999999999999", "1e15", "1e16",
+		"123456789012345678", "0.1", "0.5", "1.5", "-2.25", "1e-7",
+		"3.141592653589793", "0.30000000000000004", "1e300", "-1e-300",
+		"5e-324", "1.7976931348623157e308", "12.0", "1e2",
+		"\"\"", "\"a\\\"b\\\\c\\/d\"", "\"\\b\\f\\n\\r\\t\"",
+		"\"\\u0001\\u001f\\u007f\"", "\"\\u00e9\\u4e2d\\ud83d\\ude00\"",
+		"\"&amp; <b>\"", "true", "false", "null",
+		"{\"replies\":\"\",\"n\":null,\"x\":{\"y\":[1,\"2\",[true]]}}",
+		"{\"dup\":1,\"dup\":2}", "{\"we\\\"ird\\nkey\":1}",
+	};
+	char		 path[1024];
+	struct dirent	*de;
+	DIR		*d;
+	cJSON		*j;
+	char		*buf;
+	size_t		 i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if ((j = cJSON_Parse(cases[i])) == NULL)
+			fail_msg("does not parse: %s", cases[i]);
+		same_print(j);
+		cJSON_Delete(j);
+	}
+	j = cJSON_CreateNumber(NAN);
+	same_print(j);
+	cJSON_Delete(j);
+	j = cJSON_CreateObject();
+	cJSON_AddItemToObject(j, "r", cJSON_CreateRaw("{\"k\":1}"));
+	cJSON_AddNumberToObject(j, "inf", INFINITY);
+	same_print(j);
+	cJSON_Delete(j);
+	/* every fixture, whole */
+	snprintf(path, sizeof(path), "%s/reddit", datadir());
+	assert_non_null(d = opendir(path));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "INDEX.md") == 0)
+			continue;
+		buf = fixture(de->d_name, &len);
+		if ((j = cJSON_ParseWithLength(buf, len)) != NULL) {
+			same_print(j);
+			cJSON_Delete(j);
+		}
+		free(buf);
+	}
+	closedir(d);
+}
+
+/* parts appended one by one make the same text */
+static void
+test_append(void **state)
+{
+	struct jtext	 t = { NULL, 0, 0 };
+	cJSON		*j = cJSON_Parse("[1,\"a\\n\"]");
+
+	(void)state;
+	assert_int_equal(jtext_lit(&t, "{", 1), 0);
+	assert_int_equal(jtext_str(&t, "k\"\x01"), 0);
+	assert_int_equal(jtext_lit(&t, ":", 1), 0);
+	assert_int_equal(jtext_value(&t, j), 0);
+	assert_int_equal(jtext_lit(&t, ",", 1), 0);
+	assert_int_equal(jtext_str(&t, NULL), 0);
+	assert_int_equal(jtext_lit(&t, ":null}", 6), 0);
+	assert_int_equal(t.len, strlen("{\"k\\\"\\u0001\":[1,\"a\\n\"],\"\":null}"));
+	assert_memory_equal(t.s, "{\"k\\\"\\u0001\":[1,\"a\\n\"],\"\":null}", t.len);
+	free(t.s);
+	cJSON_Delete(j);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_print_is_cjson),
+		cmocka_unit_test(test_append),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
