@@ -461,41 +461,42 @@ t1_field(struct t1_fields *f, const cJSON *c)
 	const cJSON	**slot = NULL;
 	const char	*k = c->string;
 
+	/* two letters first: most of a t1's 60-odd keys stop there */
 	switch (k[0]) {
 	case 'a':
-		if (strcmp(k, "author") == 0)
+		if (k[1] == 'u' && strcmp(k, "author") == 0)
 			slot = &f->author;
 		break;
 	case 'b':
-		if (strcmp(k, "body") == 0)
+		if (k[1] == 'o' && strcmp(k, "body") == 0)
 			slot = &f->body;
 		break;
 	case 'c':
-		if (strcmp(k, "created_utc") == 0)
+		if (k[1] == 'r' && strcmp(k, "created_utc") == 0)
 			slot = &f->created_utc;
 		break;
 	case 'd':
-		if (strcmp(k, "depth") == 0)
+		if (k[1] == 'e' && strcmp(k, "depth") == 0)
 			slot = &f->depth;
 		break;
 	case 'i':
-		if (strcmp(k, "id") == 0)
+		if (k[1] == 'd' && k[2] == '\0')
 			slot = &f->id;
 		break;
 	case 'l':
-		if (strcmp(k, "link_id") == 0)
+		if (k[1] == 'i' && strcmp(k, "link_id") == 0)
 			slot = &f->link_id;
 		break;
 	case 'n':
-		if (strcmp(k, "name") == 0)
+		if (k[1] == 'a' && strcmp(k, "name") == 0)
 			slot = &f->name;
 		break;
 	case 'p':
-		if (strcmp(k, "parent_id") == 0)
+		if (k[1] == 'a' && strcmp(k, "parent_id") == 0)
 			slot = &f->parent_id;
 		break;
 	case 's':
-		if (strcmp(k, "score") == 0)
+		if (k[1] == 'c' && strcmp(k, "score") == 0)
 			slot = &f->score;
 		break;
 	}
@@ -530,7 +531,7 @@ comment_scan(const cJSON *data, struct t1_fields *f)
 			return NULL;
 		if (jtext_str(&t, c->string) == -1 || jtext_lit(&t, ":", 1) == -1)
 			return NULL;
-		if (strcmp(c->string, "replies") == 0) {
+		if (c->string[0] == 'r' && strcmp(c->string, "replies") == 0) {
 			if (jtext_lit(&t, "\"\"", 2) == -1)
 				return NULL;
 		} else if (jtext_value(&t, c) == -1)

@@ -28,21 +28,49 @@ jtext_room(struct jtext *t, size_t need)
 	return 0;
 }
 
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/*
+ * How many of the n bytes at p surely need no escape, eight at a time:
+ * a word is plain when none of its bytes is below 0x20, '"' or '\\'
+ * (the usual has-zero-byte tests; the caller finishes byte by byte).
+ */
+static size_t
+plain(const unsigned char *p, size_t n)
+{
+	uint64_t	 x, q, b;
+	size_t		 i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&x, p + i, 8);
+		q = x ^ (ONES * '"');
+		b = x ^ (ONES * '\\');
+		if ((((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) |
+		    ((b - ONES) & ~b)) & HIGHS)
+			break;
+	}
+	return i;
+}
+
 /* a string as cJSON's print_string_ptr writes it, quotes included */
 int
 jtext_str(struct jtext *t, const char *str)
 {
 	static const char hexd[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(str ? str : "");
-	const unsigned char *run;
+	const unsigned char *end, *run;
 	char		*w;
 
-	if (jtext_room(t, strlen((const char *)p) * 6 + 3) == -1)
+	end = p + strlen((const char *)p);
+	if (jtext_room(t, (size_t)(end - p) * 6 + 3) == -1)
 		return -1;
 	w = t->s + t->len;
 	*w++ = '"';
 	for (;;) {
-		for (run = p; *p >= 32 && *p != '"' && *p != '\\'; p++)
+		run = p;
+		p += plain(p, (size_t)(end - p));
+		for (; *p >= 32 && *p != '"' && *p != '\\'; p++)
 			;
 		memcpy(w, run, (size_t)(p - run));
 		w += p - run;

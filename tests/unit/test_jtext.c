@@ -108,12 +108,41 @@ test_append(void **state)
 	cJSON_Delete(j);
 }
 
+/* an escape at every offset of the 8-byte words, and bytes above 0x7f */
+static void
+test_strings_word_edges(void **state)
+{
+	static const char specials[] = "\"\\\n\x01\x1f\x7f\xc3\x80 ~";
+	char		 buf[40];
+	size_t		 len, pos, k;
+	cJSON		*j;
+	char		*want, *got;
+
+	(void)state;
+	for (len = 0; len < 34; len++)
+		for (pos = 0; pos <= len; pos++)
+			for (k = 0; k < sizeof(specials) - 1; k++) {
+				memset(buf, 'a', len);
+				buf[len] = '\0';
+				if (pos < len)
+					buf[pos] = specials[k];
+				j = cJSON_CreateString(buf);
+				want = cJSON_PrintUnformatted(j);
+				got = jtext_print(j, NULL);
+				assert_string_equal(got, want);
+				free(got);
+				free(want);
+				cJSON_Delete(j);
+			}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_print_is_cjson),
 		cmocka_unit_test(test_append),
+		cmocka_unit_test(test_strings_word_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
