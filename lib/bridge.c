@@ -88,6 +88,7 @@ struct bridge {
 	struct call	*pend_head, *pend_tail;
 	int		 npend;
 	struct event	*flush_ev;
+	struct event	*expire_ev;	/* held-back calls' deadlines */
 	struct call	*wire;
 	int		 nwire;
 };
@@ -367,6 +368,40 @@ call_fail_now(struct bridge *b, struct call *c)
 	event_active(b->ev, EV_READ, 0);
 }
 
+/*
+ * loop thread: calls held back while the wire is full still end at their
+ * own deadline, whatever the calls ahead of them wait for
+ */
+static void
+pending_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct bridge	*b = arg;
+	struct call	*c, **pp, *prev = NULL;
+	struct timeval	 tv;
+	int64_t		 now = mono_ms(), next = INT64_MAX;
+
+	(void)fd;
+	(void)what;
+	for (pp = &b->pend_head; (c = *pp) != NULL; ) {
+		if (c->deadline_ms <= now) {
+			*pp = c->next;
+			b->npend--;
+			call_complete(c, NNG_ETIMEDOUT);
+			continue;
+		}
+		if (c->deadline_ms < next)
+			next = c->deadline_ms;
+		prev = c;
+		pp = &c->next;
+	}
+	b->pend_tail = prev;
+	if (b->pend_head != NULL) {
+		tv.tv_sec = (time_t)((next - now) / 1000);
+		tv.tv_usec = (suseconds_t)((next - now) % 1000) * 1000;
+		evtimer_add(b->expire_ev, &tv);
+	}
+}
+
 /* loop thread, once per round: send what the round's callers queued */
 static void
 bridge_flush(evutil_socket_t fd, short what, void *arg)
@@ -428,6 +463,8 @@ fail:
 			call_fail_now(b, c);
 		}
 	}
+	if (b->pend_head != NULL && !evtimer_pending(b->expire_ev, NULL))
+		pending_expire(-1, 0, b);
 }
 
 struct bridge *
@@ -470,6 +507,7 @@ bridge_open(struct event_base *base, const char *url, const char **errp)
 	b->ev = event_new(base, b->efd, EV_READ | EV_PERSIST, bridge_drain, b);
 	event_add(b->ev, NULL);
 	b->flush_ev = event_new(base, -1, 0, bridge_flush, b);
+	b->expire_ev = evtimer_new(base, pending_expire, b);
 	return b;
 }
 
@@ -502,6 +540,7 @@ bridge_close(struct bridge *b)
 	nng_close(b->sock);
 	bridge_drain(b->efd, EV_READ, b);
 	event_free(b->flush_ev);
+	event_free(b->expire_ev);
 	event_free(b->ev);
 	close(b->efd);
 	pthread_mutex_destroy(&b->mtx);

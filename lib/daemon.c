@@ -38,6 +38,8 @@ daemon_fmt_time(int64_t ms, char *buf, size_t len)
  * daemon that systemd has to SIGKILL. The alarm ends it with what the loop
  * decided; the handler only uses what is async-signal-safe.
  */
+#define FINI_GRACE_MS	2000
+
 static char		 fini_msg[128];
 static size_t		 fini_msglen;
 static volatile sig_atomic_t fini_code;
@@ -238,7 +240,8 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	event_free(d.ev_int);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
-	fini_guard(&d, ops->stop_grace_ms ? ops->stop_grace_ms : 5000);
+	/* what takes time (a WAL checkpoint, leases handed back) is in stop */
+	fini_guard(&d, FINI_GRACE_MS);
 	if (ops->fini)
 		ops->fini(&d);
 	event_free(d.ev_cron);

@@ -118,6 +118,57 @@ test_close_answers_calls_on_the_wire_and_queued(void **state)
 	unlink(url + strlen("ipc://"));
 }
 
+/*
+ * Two calls hold the wire to a peer that never answers; a third, held
+ * back behind them, must still end at its own deadline.
+ */
+static void
+test_held_back_call_times_out_on_its_own_deadline(void **state)
+{
+	char			 url[128];
+	struct event_base	*base;
+	struct bridge		*b;
+	struct answer		 a1, a2, held;
+	nng_socket		 peer;
+	const char		*err = NULL;
+	int64_t			 t0, took;
+
+	(void)state;
+	snprintf(url, sizeof(url), "ipc:///tmp/rs-bridge-t%ld.ipc",
+	    (long)getpid());
+	assert_int_equal(nng_rep0_open_raw(&peer), 0);
+	assert_int_equal(nng_listen(peer, url, NULL, 0), 0);
+	assert_non_null(base = event_base_new());
+	assert_non_null(b = bridge_open(base, url, &err));
+	memset(&a1, 0, sizeof(a1));
+	memset(&a2, 0, sizeof(a2));
+	memset(&held, 0, sizeof(held));
+	assert_int_equal(bridge_call(b, PROTO_PING, cJSON_CreateObject(),
+	    60000, answer_cb, &a1), 0);
+	deliver(base, peer, 1);
+	assert_int_equal(bridge_call(b, PROTO_PING, cJSON_CreateObject(),
+	    60000, answer_cb, &a2), 0);
+	deliver(base, peer, 1);
+	t0 = now_ms();
+	assert_int_equal(bridge_call(b, PROTO_PING, cJSON_CreateObject(),
+	    300, answer_cb, &held), 0);
+	while (held.calls == 0 && now_ms() - t0 < 3000) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	took = now_ms() - t0;
+	assert_int_equal(held.calls, 1);
+	assert_false(held.ok);
+	assert_string_equal(held.err, "timeout");
+	assert_true(took >= 250 && took < 2000);
+	assert_int_equal(a1.calls + a2.calls, 0);
+	bridge_close(b);
+	assert_int_equal(a1.calls + a2.calls, 2);
+	event_base_free(base);
+	nng_close(peer);
+	unlink(url + strlen("ipc://"));
+}
+
 /* the serving side: lib/rep.c in the same loop, counting what it serves */
 static int	served;
 
@@ -289,6 +340,8 @@ main(void)
 		cmocka_unit_test(
 		    test_identical_reads_queued_together_share_one_call),
 		cmocka_unit_test(test_attachment_call_is_never_batched),
+		cmocka_unit_test(
+		    test_held_back_call_times_out_on_its_own_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
