@@ -248,6 +248,21 @@ class Daemon:
         return self.start(timeout=timeout)
 
 
+def reddit_env(fake, **more):
+    """The daemons' environment for a FakeReddit: its URLs for the API,
+    the public .json paths and the token, the fake's client credentials,
+    and no rate limit to speak of; more overrides or adds keys."""
+    env = {
+        "RSCRAPE_REDDIT_API_URL": fake.base,
+        "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
+        "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
+        "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
+        "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
+        "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "100000"}
+    env.update(more)
+    return env
+
+
 def backtrace(pid):
     """Every thread's stack of a hung daemon, for the failure message."""
     gdb = shutil.which("gdb")

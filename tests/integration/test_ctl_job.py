@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import require
-from rstack import binary
+from rstack import binary, reddit_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fakereddit.launch import FakeReddit  # noqa: E402
@@ -31,11 +31,7 @@ def fake():
 @pytest.fixture
 def env(fake, make_stack):
     s = make_stack(daemons=("jobd", "fetchd"), env={
-        "RSCRAPE_REDDIT_API_URL": fake.base,
-        "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
-        "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
-        "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
-        "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
+        **reddit_env(fake),
         "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "3000"})
     return s, s.workspace()
 

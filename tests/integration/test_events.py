@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import require
-from rstack import Stack, wait_until
+from rstack import Stack, wait_until, reddit_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fakereddit.launch import FakeReddit  # noqa: E402
@@ -23,11 +23,7 @@ import json  # noqa: E402
 
 def fake_env(fake, **extra):
     env = {
-        "RSCRAPE_REDDIT_API_URL": fake.base,
-        "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
-        "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
-        "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
-        "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
+        **reddit_env(fake),
         # slow enough that a job makes several progress reports
         "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "1500",
         "RSCRAPE_HTTPD_SSE_KEEPALIVE_SECONDS": "1",

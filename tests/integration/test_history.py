@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import require
-from rstack import Stack, wait_until
+from rstack import Stack, wait_until, reddit_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fakereddit.launch import FakeReddit  # noqa: E402
@@ -21,11 +21,7 @@ ALL = 10000
 
 def make(fake, archive):
     env = {
-        "RSCRAPE_REDDIT_API_URL": fake.base,
-        "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
-        "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
-        "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
-        "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
+        **reddit_env(fake),
         "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "100000",
         "RSCRAPE_JOBD_LEASE_SECONDS": "5"}
     if archive:

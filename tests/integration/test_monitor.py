@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import require
-from rstack import Stack, wait_until
+from rstack import Stack, wait_until, reddit_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fakereddit.launch import FakeReddit  # noqa: E402
@@ -26,11 +26,7 @@ def env():
     fake = FakeReddit(scenario="small", args=["--budget", "100000"])
     fake.start()
     s = Stack(env={
-        "RSCRAPE_REDDIT_API_URL": fake.base,
-        "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
-        "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
-        "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
-        "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
+        **reddit_env(fake),
         "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "100000",
         "RSCRAPE_MONITOR_MIN_INTERVAL": "1",
         "RSCRAPE_MONITOR_MAX_INTERVAL": "2",

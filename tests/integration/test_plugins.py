@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from conftest import require
-from rstack import REPO, wait_until
+from rstack import REPO, wait_until, reddit_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fakereddit.launch import FakeReddit  # noqa: E402
@@ -33,16 +33,7 @@ def fake():
 
 
 def fake_env(fake, **extra):
-    env = {
-        "RSCRAPE_REDDIT_API_URL": fake.base,
-        "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
-        "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
-        "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
-        "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
-        "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "100000",
-    }
-    env.update(extra)
-    return env
+    return reddit_env(fake, **extra)
 
 
 def install(s, *names, extra=None):

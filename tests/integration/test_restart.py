@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import require
-from rstack import Stack, wait_until
+from rstack import Stack, wait_until, reddit_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fakereddit.launch import FakeReddit  # noqa: E402
@@ -23,15 +23,7 @@ TERMINAL = ("completed", "failed", "cancelled")
 
 
 def fake_env(fake, **more):
-    env = {
-        "RSCRAPE_REDDIT_API_URL": fake.base,
-        "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
-        "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
-        "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
-        "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
-        "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "100000"}
-    env.update(more)
-    return env
+    return reddit_env(fake, **more)
 
 
 def job_of(s, ws, key, job_id):

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import require
-from rstack import Stack, wait_until
+from rstack import Stack, wait_until, reddit_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fakereddit.launch import FakeReddit  # noqa: E402
@@ -38,11 +38,7 @@ def env():
     fake = FakeReddit(scenario="small")
     fake.start()
     s = Stack(env={
-        "RSCRAPE_REDDIT_API_URL": fake.base,
-        "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
-        "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
-        "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
-        "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
+        **reddit_env(fake),
         "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "100000"})
     try:
         for d in ("jobd", "httpd", "fetchd"):
@@ -539,11 +535,7 @@ def test_media_of_a_real_job_and_its_files(make_stack):
     import hashlib
     with FakeReddit(scenario="media") as fake:
         s = make_stack(daemons=(), env={
-            "RSCRAPE_REDDIT_API_URL": fake.base,
-            "RSCRAPE_REDDIT_PUBLIC_URL": fake.base,
-            "RSCRAPE_REDDIT_TOKEN_URL": fake.base + "/api/v1/access_token",
-            "RSCRAPE_REDDIT_CLIENT_ID": "fake-client-id",
-            "RSCRAPE_REDDIT_CLIENT_SECRET": "fake-client-secret",
+            **reddit_env(fake),
             "RSCRAPE_REDDIT_REQUESTS_PER_MINUTE": "100000",
             "RSCRAPE_MEDIAD_MAX_BYTES": "2000000"})
         for d in ("jobd", "httpd", "fetchd"):
