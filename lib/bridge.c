@@ -569,6 +569,25 @@ bridge_call(struct bridge *b, const char *type, cJSON *body, int timeout_ms,
 	return rv;
 }
 
+/* a new call joins the queue; sent when this round of events is over */
+static void
+call_enqueue(struct bridge *b, struct call *c, int timeout_ms, bridge_cb cb,
+    void *arg)
+{
+	c->b = b;
+	c->cb = cb;
+	c->arg = arg;
+	c->deadline_ms = mono_ms() + timeout_ms;
+	b->inflight++;
+	if (b->pend_tail)
+		b->pend_tail->next = c;
+	else
+		b->pend_head = c;
+	b->pend_tail = c;
+	if (b->npend++ == 0)
+		event_active(b->flush_ev, 0, 0);
+}
+
 /* an identical read queued this round, or NULL */
 static struct call *
 pending_read(struct bridge *b, const struct call *c)
@@ -617,20 +636,8 @@ call_queue(struct bridge *b, const char *type, const cJSON *body,
 			return 0;
 		}
 	}
-	c->b = b;
-	c->cb = cb;
-	c->arg = arg;
-	c->deadline_ms = mono_ms() + timeout_ms;
-	b->inflight++;
 	log_debug("call %s: %s", c->reqid, type);
-	if (b->pend_tail)
-		b->pend_tail->next = c;
-	else
-		b->pend_head = c;
-	b->pend_tail = c;
-	/* sent when this round of events is over, with whatever joins it */
-	if (b->npend++ == 0)
-		event_active(b->flush_ev, 0, 0);
+	call_enqueue(b, c, timeout_ms, cb, arg);
 	return 0;
 }
 
@@ -666,20 +673,9 @@ bridge_call_att(struct bridge *b, const char *type, const cJSON *body,
 		free(c);
 		return -1;
 	}
-	c->b = b;
-	c->cb = cb;
-	c->arg = arg;
-	c->deadline_ms = mono_ms() + timeout_ms;
 	/* queued like any call, but never inside a batch carrier (proto.h) */
 	c->solo = 1;
-	b->inflight++;
 	log_debug("call %s: %s (%zu bytes attached)", c->reqid, type, attlen);
-	if (b->pend_tail)
-		b->pend_tail->next = c;
-	else
-		b->pend_head = c;
-	b->pend_tail = c;
-	if (b->npend++ == 0)
-		event_active(b->flush_ev, 0, 0);
+	call_enqueue(b, c, timeout_ms, cb, arg);
 	return 0;
 }
