@@ -99,14 +99,9 @@ plugin_exists(const char *dir, const char *name)
 {
 	char		 path[PATH_MAX];
 	struct stat	 sb;
-	size_t		 i;
 
-	if (*name == '\0' || strlen(name) > 64)
+	if (!proto_plugin_name_ok(name))
 		return 0;
-	for (i = 0; name[i]; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '-' &&
-		    name[i] != '_')
-			return 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    access(path, X_OK) == 0;

@@ -527,7 +527,7 @@ plugin_run_start(struct plugins *pl, int64_t jid, sqlite3_stmt *row,
 	snprintf(path, sizeof(path), "%s/%s", pl->cf->paths.plugin_dir, name);
 	argv[0] = path;
 	argv[1] = NULL;
-	if (!plugins_name_ok(name)) {
+	if (!proto_plugin_name_ok(name)) {
 		run_fail(r, "%s: not a plugin name%.0lld", name, 0);
 		goto failed;
 	}

@@ -85,21 +85,6 @@ static const char *const pl_sql[PL__COUNT] = {
 
 static void	 plugins_requeue(struct jobd *jd, int64_t jid);
 
-int
-plugins_name_ok(const char *s)
-{
-	size_t	 i, n = strlen(s);
-
-	if (n < 1 || n > 64)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_'))
-			return 0;
-	return 1;
-}
-
 double
 plugins_num(const cJSON *o, const char *k)
 {

@@ -74,7 +74,6 @@ struct plugins {
 };
 
 /* jobd_plugins.c */
-int	 plugins_name_ok(const char *s);
 double	 plugins_num(const cJSON *o, const char *k);
 sqlite3_stmt *plugins_stmt(struct plugins *pl, enum pl_stmt w);
 cJSON	*plugins_row_names(sqlite3_stmt *row);

@@ -410,6 +410,26 @@ proto_uuid_new(char out[37])
 }
 
 /*
+ * A plugin is named by a file in plugin_dir: 1-64 of [A-Za-z0-9_-], so a
+ * name can never be a path. httpd checks it when a job is created, jobd
+ * again before it runs anything.
+ */
+int
+proto_plugin_name_ok(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n < 1 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/*
  * RFC 9562 version 7: the creation time in ms, then random bits. Ids made
  * one after another sort one after another, so an index on them grows at
  * its end instead of touching a random page per insert (libuuid 2.38 has

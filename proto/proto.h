@@ -470,6 +470,8 @@ int	 proto_id_parse(const char *in, const char *prefix, char out[37]);
 void	 proto_id_format(const char *prefix, const char *uuid, char *out,
 	    size_t outlen);
 void	 proto_uuid_new(char out[37]);
+/* 1 when s is a valid plugin name (the file's name in plugin_dir) */
+int	 proto_plugin_name_ok(const char *s);
 /* the same, time-ordered (version 7): for ids that rows are indexed by */
 void	 proto_uuid_new_ordered(char out[37]);
 

@@ -377,6 +377,30 @@ test_id_format_and_new(void **state)
 	assert_string_equal(back, u);
 }
 
+static void
+test_plugin_names(void **state)
+{
+	static const struct {
+		const char	*name;
+		int		 ok;
+	} cases[] = {
+		{ "sentiment", 1 }, { "my-plugin_2", 1 }, { "A", 1 },
+		{ "", 0 }, { "../sentiment", 0 }, { "a/b", 0 }, { ".", 0 },
+		{ "with space", 0 }, { "caf\xc3\xa9", 0 }, { "x;rm", 0 },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		    1 },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		    0 },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (proto_plugin_name_ok(cases[i].name) != cases[i].ok)
+			fail_msg("plugin name \"%s\": want %d", cases[i].name,
+			    cases[i].ok);
+}
+
 /* job ids: valid UUIDs, version 7, each sorting after the one before */
 static void
 test_ordered_ids_sort_by_creation(void **state)
@@ -807,6 +831,7 @@ main(void)
 		cmocka_unit_test(test_id_parse_table),
 		cmocka_unit_test(test_id_format_and_new),
 		cmocka_unit_test(test_ordered_ids_sort_by_creation),
+		cmocka_unit_test(test_plugin_names),
 		cmocka_unit_test(test_default_urls),
 		cmocka_unit_test(test_field_helpers),
 		cmocka_unit_test(test_stubs_build_the_documented_bodies),
