@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fetchd/fetchd.h"
+#include "fetchd/fetchd_parse.h"
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "proto/proto.h"
@@ -77,6 +78,8 @@ fetchd_init(struct daemon *d)
 {
 	fetchd.d = d;
 	d->priv = &fetchd;
+	/* parsed answers live in arenas (fetchd_arena.c) */
+	rd_arena_install();
 	if ((fetchd.rc = rd_client_new(d->base, &d->cf)) == NULL) {
 		log_warnx("cannot set up libcurl");
 		return -1;

@@ -70,7 +70,7 @@ rd_json_parse(const char *buf, size_t len, const char **errp)
 		SETERR("JSON nested too deeply");
 		return NULL;
 	}
-	if ((j = cJSON_ParseWithLength(buf, len)) == NULL)
+	if ((j = rd_arena_parse(buf, len)) == NULL)
 		SETERR("truncated or invalid JSON");
 	return j;
 }
