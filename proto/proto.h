@@ -30,14 +30,14 @@
  *   ok or error); a malformed call inside gets its own bad_request reply; a
  *   batch inside a batch is bad_request. The batch itself fails only when
  *   its own envelope or calls array is malformed.
+ *   64-bit integers and millisecond times travel as JSON numbers and are read
+ *   with valuedouble (exact below 2^53), never valueint.
+ *
  * ATTACHMENTS
  *   A request message may be the envelope's JSON text, one NUL byte, then
  *   attachment bytes (any value, not JSON). Only task.report takes one; any
  *   other request with one, a batch among them, is bad_request. See
  *   task.report for what it holds.
- *
- *   64-bit integers and millisecond times travel as JSON numbers and are read
- *   with valuedouble (exact below 2^53), never valueint.
  *
  * ERROR CODES (reply error.code)
  *   bad_request   envelope or body malformed (missing/mistyped field)
