@@ -6,6 +6,7 @@
  * trees on top of rd_comment_extract() and fetchd_media.c finds media.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,53 +456,37 @@ struct t1_fields {
 			*author, *score, *created_utc;
 };
 
+static const struct {
+	const char	*key;
+	size_t		 off;
+} t1_keys[] = {
+	{ "author",	 offsetof(struct t1_fields, author) },
+	{ "body",	 offsetof(struct t1_fields, body) },
+	{ "created_utc", offsetof(struct t1_fields, created_utc) },
+	{ "depth",	 offsetof(struct t1_fields, depth) },
+	{ "id",		 offsetof(struct t1_fields, id) },
+	{ "link_id",	 offsetof(struct t1_fields, link_id) },
+	{ "name",	 offsetof(struct t1_fields, name) },
+	{ "parent_id",	 offsetof(struct t1_fields, parent_id) },
+	{ "score",	 offsetof(struct t1_fields, score) },
+};
+
 static void
 t1_field(struct t1_fields *f, const cJSON *c)
 {
-	const cJSON	**slot = NULL;
 	const char	*k = c->string;
+	const cJSON	**slot;
+	size_t		 i;
 
-	/* two letters first: most of a t1's 60-odd keys stop there */
-	switch (k[0]) {
-	case 'a':
-		if (k[1] == 'u' && strcmp(k, "author") == 0)
-			slot = &f->author;
-		break;
-	case 'b':
-		if (k[1] == 'o' && strcmp(k, "body") == 0)
-			slot = &f->body;
-		break;
-	case 'c':
-		if (k[1] == 'r' && strcmp(k, "created_utc") == 0)
-			slot = &f->created_utc;
-		break;
-	case 'd':
-		if (k[1] == 'e' && strcmp(k, "depth") == 0)
-			slot = &f->depth;
-		break;
-	case 'i':
-		if (k[1] == 'd' && k[2] == '\0')
-			slot = &f->id;
-		break;
-	case 'l':
-		if (k[1] == 'i' && strcmp(k, "link_id") == 0)
-			slot = &f->link_id;
-		break;
-	case 'n':
-		if (k[1] == 'a' && strcmp(k, "name") == 0)
-			slot = &f->name;
-		break;
-	case 'p':
-		if (k[1] == 'a' && strcmp(k, "parent_id") == 0)
-			slot = &f->parent_id;
-		break;
-	case 's':
-		if (k[1] == 'c' && strcmp(k, "score") == 0)
-			slot = &f->score;
-		break;
+	/* the first byte first: most of a t1's 60-odd keys stop there */
+	for (i = 0; i < sizeof(t1_keys) / sizeof(t1_keys[0]); i++) {
+		if (k[0] != t1_keys[i].key[0] || strcmp(k, t1_keys[i].key) != 0)
+			continue;
+		slot = (const cJSON **)(void *)((char *)f + t1_keys[i].off);
+		if (*slot == NULL)
+			*slot = c;
+		return;
 	}
-	if (slot != NULL && *slot == NULL)
-		*slot = c;
 }
 
 /*
