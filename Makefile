@@ -32,7 +32,7 @@ BUILD      := build
 SAN_FLAGS  :=
 endif
 
-PKGS     := libevent libevent_pthreads libcjson inih libsystemd sqlite3 libcurl libcrypto uuid
+PKGS     := libevent libevent_pthreads libcjson inih libsystemd sqlite3 libcurl libcrypto uuid yajl
 CC       ?= cc
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual

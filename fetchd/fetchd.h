@@ -110,6 +110,8 @@ struct rd_result {
 	const char	*body;		/* NUL-terminated; "" when none */
 	size_t		 len;
 	cJSON		*json;		/* 2xx parsed body; set to NULL to keep */
+	void		*read;		/* 2xx read by the request's reader
+					   instead; set to NULL to keep */
 	const char	*location;	/* of a 30x, or NULL */
 	int		 failed;	/* retries exhausted: error says why */
 	char		 error[512];	/* names the request and the answer */
@@ -135,6 +137,16 @@ struct rd_req	*rd_get(struct rd_client *c, const char *path,
 /* form: "api_type=json&link_id=..." (already url-encoded) */
 struct rd_req	*rd_post(struct rd_client *c, const char *path,
 		    const char *form, int flags, rd_done_cb cb, void *arg);
+/*
+ * A reader for the request's 2xx bodies instead of cJSON (comment trees:
+ * rd_stage_tree): read returns what it made of the body (res->read), or
+ * NULL when the body is not JSON, which is retried as an unparsable body
+ * is; unread frees what the callback left in res->read.
+ */
+typedef void	*(*rd_read_fn)(const char *buf, size_t len, const char **errp);
+typedef void	 (*rd_unread_fn)(void *read);
+void		 rd_reader(struct rd_req *q, rd_read_fn read,
+		    rd_unread_fn unread);
 /* Forget a request; its callback is never called. NULL is fine. */
 void		 rd_cancel(struct rd_req *q);
 /* API requests answered so far (tokens not counted) */

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "fetchd/fetchd_parse.h"
+#include "fetchd/fetchd_stage.h"
 #include "lib/jtext.h"
 
 #define SETERR(e)	do { if (errp != NULL) *errp = (e); } while (0)
@@ -501,8 +502,6 @@ comment_scan(const cJSON *data, struct t1_fields *f)
 {
 	static struct jtext t;		/* fetchd is one thread: reused */
 	const cJSON	*c;
-	cJSON		*raw;
-	char		*text;
 
 	memset(f, 0, sizeof(*f));
 	t.len = 0;
@@ -522,17 +521,28 @@ comment_scan(const cJSON *data, struct t1_fields *f)
 		} else if (jtext_value(&t, c) == -1)
 			return NULL;
 	}
-	if (jtext_lit(&t, "}", 1) == -1 || (text = malloc(t.len + 1)) == NULL)
+	if (jtext_lit(&t, "}", 1) == -1)
 		return NULL;
-	memcpy(text, t.s, t.len);
-	text[t.len] = '\0';
+	return rd_raw_item(t.s, t.len);
+}
+
+cJSON *
+rd_raw_item(const char *text, size_t n)
+{
+	cJSON	*raw;
+	char	*copy;
+
+	if ((copy = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(copy, text, n);
+	copy[n] = '\0';
 	if ((raw = cJSON_CreateRaw("")) == NULL) {
-		free(text);
+		free(copy);
 		return NULL;
 	}
 	/* the text itself, not a copy (cJSON allocates with malloc) */
 	free(raw->valuestring);
-	raw->valuestring = text;
+	raw->valuestring = copy;
 	return raw;
 }
 
@@ -552,10 +562,9 @@ int
 rd_comment_extract(const cJSON *data, const char *post_id, int depth,
     struct rd_comment *c, const char **errp)
 {
-	char		 id[RD_FULLNAME_MAX + 1];
-	const char	*body, *link_id, *parent_id, *name, *bare;
 	struct t1_fields f;
-	cJSON		*rec, *raw;
+	struct rd_t1	 t;
+	cJSON		*raw;
 
 	memset(c, 0, sizeof(*c));
 	if (!cJSON_IsObject(data)) {
@@ -566,20 +575,43 @@ rd_comment_extract(const cJSON *data, const char *post_id, int depth,
 		SETERR("out of memory");
 		return -1;
 	}
+	t.name = fstr(f.name);
+	t.id = fstr(f.id);
+	t.link_id = fstr(f.link_id);
+	t.parent_id = fstr(f.parent_id);
+	t.author = fstr(f.author);
+	t.body = fstr(f.body);
+	t.depth = fnum(f.depth, 0);
+	t.score = fnum(f.score, 0);
+	t.created_utc = fnum(f.created_utc, 0);
+	return rd_comment_record(&t, post_id, depth, raw, c, errp);
+}
+
+/*
+ * Shared by rd_comment_extract() and the yajl reader (fetchd_stream.c,
+ * through fetchd_tree.c), so both make the same record of the same t1.
+ */
+int
+rd_comment_record(const struct rd_t1 *f, const char *post_id, int depth,
+    cJSON *raw, struct rd_comment *c, const char **errp)
+{
+	char		 id[RD_FULLNAME_MAX + 1];
+	const char	*link_id, *parent_id;
+	cJSON		*rec;
+
+	memset(c, 0, sizeof(*c));
 	/* "t1_" + id, from name when it has the prefix, else from id */
-	name = fstr(f.name);
-	bare = fstr(f.id);
-	if (name != NULL && strncmp(name, "t1_", 3) == 0 &&
-	    rd_valid_id(name + 3))
-		snprintf(id, sizeof(id), "%s", name);
-	else if (rd_valid_id(bare))
-		snprintf(id, sizeof(id), "t1_%s", bare);
+	if (f->name != NULL && strncmp(f->name, "t1_", 3) == 0 &&
+	    rd_valid_id(f->name + 3))
+		snprintf(id, sizeof(id), "%s", f->name);
+	else if (rd_valid_id(f->id))
+		snprintf(id, sizeof(id), "t1_%s", f->id);
 	else {
 		cJSON_Delete(raw);
 		SETERR("comment without a valid id");
 		return -1;
 	}
-	link_id = fstr(f.link_id);
+	link_id = f->link_id;
 	if (link_id == NULL || strncmp(link_id, "t3_", 3) != 0)
 		link_id = post_id;
 	if (link_id == NULL) {
@@ -587,32 +619,29 @@ rd_comment_extract(const cJSON *data, const char *post_id, int depth,
 		SETERR("comment without link_id");
 		return -1;
 	}
-	parent_id = fstr(f.parent_id);
+	parent_id = f->parent_id;
 	if (parent_id == NULL || (strncmp(parent_id, "t1_", 3) != 0 &&
 	    strncmp(parent_id, "t3_", 3) != 0))
 		parent_id = link_id;
-	if (depth < 0) {
-		double d = fnum(f.depth, 0);
-		depth = d > 0 && d < 1e6 ? (int)d : 0;
-	}
+	if (depth < 0)
+		depth = f->depth > 0 && f->depth < 1e6 ? (int)f->depth : 0;
 	if ((rec = cJSON_CreateObject()) == NULL) {
 		cJSON_Delete(raw);
 		SETERR("out of memory");
 		return -1;
 	}
-	body = fstr(f.body);
-	c->deleted = body != NULL && strcmp(body, "[deleted]") == 0;
-	c->removed = body != NULL && strcmp(body, "[removed]") == 0;
+	c->deleted = f->body != NULL && strcmp(f->body, "[deleted]") == 0;
+	c->removed = f->body != NULL && strcmp(f->body, "[removed]") == 0;
 	c->depth = depth;
 
 	cJSON_AddStringToObject(rec, "id", id);
 	cJSON_AddStringToObject(rec, "post_id", link_id);
 	cJSON_AddStringToObject(rec, "parent_id", parent_id);
 	cJSON_AddNumberToObject(rec, "depth", depth);
-	add_str_or_null(rec, "author", fstr(f.author));
-	add_str_or_null(rec, "body", body);
-	cJSON_AddNumberToObject(rec, "score", fnum(f.score, 0));
-	cJSON_AddNumberToObject(rec, "created_utc", fnum(f.created_utc, 0));
+	add_str_or_null(rec, "author", f->author);
+	add_str_or_null(rec, "body", f->body);
+	cJSON_AddNumberToObject(rec, "score", f->score);
+	cJSON_AddNumberToObject(rec, "created_utc", f->created_utc);
 	cJSON_AddBoolToObject(rec, "deleted", c->deleted);
 	cJSON_AddBoolToObject(rec, "removed", c->removed);
 	cJSON_AddItemToObject(rec, "raw", raw);

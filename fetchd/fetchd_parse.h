@@ -282,6 +282,28 @@ int	 rd_thread_add_continue_json(struct rd_thread *th, const char *parent,
 	    const cJSON *root, cJSON *comments, const char **errp);
 
 /*
+ * The same three read with yajl's event parser (fetchd_stream.c), in two
+ * steps, so that a body that is not JSON changes nothing and can be
+ * fetched again: rd_stage_*() reads a body to its end (NULL with *errp
+ * when it is empty, not JSON, truncated or nested deeper than
+ * RD_NESTING_MAX), rd_thread_apply_*() then does exactly what the
+ * rd_thread_add_*() above do with the parsed tree, with the same records
+ * (byte for byte), errors and thread state. A stage holds no pointer into
+ * buf.
+ */
+struct rd_stage;
+struct rd_stage *rd_stage_tree(const char *buf, size_t len, const char **errp);
+struct rd_stage *rd_stage_morechildren(const char *buf, size_t len,
+	    const char **errp);
+void	 rd_stage_free(struct rd_stage *s);
+int	 rd_thread_apply_tree(struct rd_thread *th, const struct rd_stage *s,
+	    cJSON *comments, const char **errp);
+int	 rd_thread_apply_morechildren(struct rd_thread *th,
+	    const struct rd_stage *s, cJSON *comments, const char **errp);
+int	 rd_thread_apply_continue(struct rd_thread *th, const char *parent,
+	    const struct rd_stage *s, cJSON *comments, const char **errp);
+
+/*
  * Next morechildren batch: writes up to max (≤ RD_MORECHILDREN_MAX, 0 =
  * the maximum) comma-separated bare ids into buf and removes them from the
  * pool. Returns the number of ids (0: pool empty), or -1 when buf is too

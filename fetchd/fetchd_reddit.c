@@ -43,6 +43,8 @@ struct rd_req {
 	int		 flags;
 	rd_done_cb	 cb;
 	void		*arg;
+	rd_read_fn	 read;		/* NULL: 2xx bodies parsed by cJSON */
+	rd_unread_fn	 unread;
 	struct curlev_req *cr;		/* while running */
 	int		 attempts;	/* failed attempts */
 	int		 n429;
@@ -115,6 +117,8 @@ rd_finish(struct rd_req *q, struct rd_result *res)
 	res->attempts = q->attempts + 1;
 	cb(res, arg);
 	cJSON_Delete(res->json);
+	if (res->read != NULL)
+		q->unread(res->read);
 	rd_req_free(q);
 }
 
@@ -356,6 +360,7 @@ rd_attempt_done(struct curlev_req *cr, void *arg)
 	const char	*ra, *err = NULL;
 	double		 now = rate_now(), wait;
 	cJSON		*json = NULL;
+	void		*read = NULL;
 	char		 why[400];
 	enum rd_outcome	 out;
 
@@ -373,10 +378,14 @@ rd_attempt_done(struct curlev_req *cr, void *arg)
 	}
 	rd_count(q, cr);
 	if (cr->curl_code == CURLE_OK && cr->status >= 200 &&
-	    cr->status < 300 && !(q->flags & RD_F_RAW))
-		json = rd_json_parse(cr->resp, cr->resplen, &err);
-	out = retry_classify(cr, !(q->flags & RD_F_RAW), json != NULL,
-	    c->oauth);
+	    cr->status < 300 && !(q->flags & RD_F_RAW)) {
+		if (q->read != NULL)
+			read = q->read(cr->resp, cr->resplen, &err);
+		else
+			json = rd_json_parse(cr->resp, cr->resplen, &err);
+	}
+	out = retry_classify(cr, !(q->flags & RD_F_RAW), json != NULL ||
+	    read != NULL, c->oauth);
 	if (out == RD_REAUTH && q->reauthed)
 		out = RD_DONE;
 	switch (out) {
@@ -409,8 +418,11 @@ rd_attempt_done(struct curlev_req *cr, void *arg)
 		TAILQ_INSERT_HEAD(&c->queue, q, entry);
 		break;
 	case RD_RETRY:
-		retry_describe(cr, json != NULL, why, sizeof(why));
+		retry_describe(cr, json != NULL || read != NULL, why,
+		    sizeof(why));
 		cJSON_Delete(json);
+		if (read != NULL)
+			q->unread(read);
 		curlev_req_free(cr);
 		if (++q->attempts > RD_MAX_RETRIES) {
 			rd_fail(q, why);
@@ -427,6 +439,7 @@ rd_attempt_done(struct curlev_req *cr, void *arg)
 		res.body = cr->resp ? cr->resp : "";
 		res.len = cr->resplen;
 		res.json = json;
+		res.read = read;
 		res.location = curlev_req_resp_header(cr, "location");
 		if (cr->curl_code != CURLE_OK) {
 			res.failed = 1;
@@ -522,6 +535,13 @@ rd_post(struct rd_client *c, const char *path, const char *form, int flags,
     rd_done_cb cb, void *arg)
 {
 	return rd_enqueue(c, 1, path, form ? form : "", flags, cb, arg);
+}
+
+void
+rd_reader(struct rd_req *q, rd_read_fn read, rd_unread_fn unread)
+{
+	q->read = read;
+	q->unread = unread;
 }
 
 void

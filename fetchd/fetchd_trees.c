@@ -78,11 +78,37 @@ out_comments(struct trees *p)
 	return *p->h.out;
 }
 
+/*
+ * Tree answers are read with yajl into a stage (fetchd_stream.c): the
+ * biggest bodies fetchd gets never become cJSON trees.
+ */
+static void *
+read_tree(const char *buf, size_t len, const char **errp)
+{
+	return rd_stage_tree(buf, len, errp);
+}
+
+static void *
+read_morechildren(const char *buf, size_t len, const char **errp)
+{
+	return rd_stage_morechildren(buf, len, errp);
+}
+
+static void
+unread(void *read)
+{
+	rd_stage_free(read);
+}
+
 static struct rd_req *
 trees_get(struct trees *p, const char *path, rd_done_cb cb, void *arg)
 {
+	struct rd_req	*q;
+
 	(*p->h.requests)++;
-	return rd_get(p->f->rc, path, TREES_QUERY, 0, cb, arg);
+	q = rd_get(p->f->rc, path, TREES_QUERY, 0, cb, arg);
+	rd_reader(q, read_tree, unread);
+	return q;
 }
 
 struct trees *
@@ -248,7 +274,7 @@ tree_done(struct rd_result *res, void *arg)
 	if ((rv = tree_answer(tw, res, "comment tree")) == -1)
 		return;
 	tw->tree_done = 1;
-	if (rv == 0 && rd_thread_add_tree_json(tw->th, res->json, NULL,
+	if (rv == 0 && rd_thread_apply_tree(tw->th, res->read,
 	    out_comments(p), &err) == -1) {
 		snprintf(msg, sizeof(msg), "comment tree of %s: %s", tw->post,
 		    err);
@@ -268,8 +294,8 @@ mc_done(struct rd_result *res, void *arg)
 	tw->mc_q = NULL;
 	if (tree_answer(tw, res, "morechildren") == -1)
 		return;
-	if (res->status == 200 && rd_thread_add_morechildren_json(tw->th,
-	    res->json, out_comments(p), &err) == -1)
+	if (res->status == 200 && rd_thread_apply_morechildren(tw->th,
+	    res->read, out_comments(p), &err) == -1)
 		log_warnx("job %s: morechildren of %s: %s", p->job_id,
 		    tw->post, err);
 	p->h.pump(p->h.arg);
@@ -286,8 +312,8 @@ cont_done(struct rd_result *res, void *arg)
 	ct->q = NULL;
 	if (tree_answer(tw, res, "continue thread") == -1)
 		return;
-	if (res->status == 200 && rd_thread_add_continue_json(tw->th,
-	    ct->parent, res->json, out_comments(p), &err) == -1)
+	if (res->status == 200 && rd_thread_apply_continue(tw->th,
+	    ct->parent, res->read, out_comments(p), &err) == -1)
 		log_warnx("job %s: continue %s of %s: %s", p->job_id,
 		    ct->parent, tw->post, err);
 	p->h.pump(p->h.arg);
@@ -339,6 +365,7 @@ tree_pump(struct tree *tw)
 		(*p->h.requests)++;
 		tw->mc_q = rd_post(p->f->rc, "/api/morechildren", form,
 		    RD_F_MORECHILDREN, mc_done, tw);
+		rd_reader(tw->mc_q, read_morechildren, unread);
 	}
 	for (i = 0; i < TREES_CONTINUES && tw->th != NULL; i++) {
 		if (tw->conts[i].q != NULL ||

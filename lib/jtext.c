@@ -53,28 +53,30 @@ plain(const unsigned char *p, size_t n)
 	return i;
 }
 
-/* a string as cJSON's print_string_ptr writes it, quotes included */
+/*
+ * n bytes of a string as cJSON's print_string_ptr writes them, quotes
+ * included; the caller stops n at a NUL, as cJSON's C strings do.
+ */
 int
-jtext_str(struct jtext *t, const char *str)
+jtext_strn(struct jtext *t, const char *str, size_t n)
 {
 	static const char hexd[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)(str ? str : "");
-	const unsigned char *end, *run;
+	const unsigned char *p = (const unsigned char *)str;
+	const unsigned char *end = p + n, *run;
 	char		*w;
 
-	end = p + strlen((const char *)p);
-	if (jtext_room(t, (size_t)(end - p) * 6 + 3) == -1)
+	if (jtext_room(t, n * 6 + 3) == -1)
 		return -1;
 	w = t->s + t->len;
 	*w++ = '"';
 	for (;;) {
 		run = p;
 		p += plain(p, (size_t)(end - p));
-		for (; *p >= 32 && *p != '"' && *p != '\\'; p++)
+		for (; p < end && *p >= 32 && *p != '"' && *p != '\\'; p++)
 			;
 		memcpy(w, run, (size_t)(p - run));
 		w += p - run;
-		if (*p == '\0')
+		if (p == end)
 			break;
 		*w++ = '\\';
 		switch (*p) {
@@ -100,6 +102,15 @@ jtext_str(struct jtext *t, const char *str)
 	return 0;
 }
 
+/* a string as cJSON's print_string_ptr writes it, quotes included */
+int
+jtext_str(struct jtext *t, const char *str)
+{
+	if (str == NULL)
+		str = "";
+	return jtext_strn(t, str, strlen(str));
+}
+
 static void
 put_int(struct jtext *t, long long v)
 {
@@ -123,10 +134,10 @@ put_int(struct jtext *t, long long v)
  * An integral value below 1e15 in magnitude prints as its digits (but
  * -0 as "-0"); anything else is cJSON's own print.
  */
-static int
-put_num(struct jtext *t, const cJSON *item)
+int
+jtext_num(struct jtext *t, double d)
 {
-	double	 d = item->valuedouble;
+	cJSON	 item;
 	char	 b[64];
 
 	if (jtext_room(t, sizeof(b)) == -1)
@@ -135,8 +146,10 @@ put_num(struct jtext *t, const cJSON *item)
 	    (d != 0 || !signbit(d)))
 		put_int(t, (long long)d);
 	else {
-		if (!cJSON_PrintPreallocated((cJSON *)(uintptr_t)item, b,
-		    (int)sizeof(b), 0))
+		memset(&item, 0, sizeof(item));
+		item.type = cJSON_Number;
+		item.valuedouble = d;
+		if (!cJSON_PrintPreallocated(&item, b, (int)sizeof(b), 0))
 			return -1;
 		memcpy(t->s + t->len, b, strlen(b));
 		t->len += strlen(b);
@@ -168,7 +181,7 @@ jtext_value(struct jtext *t, const cJSON *item)
 	case cJSON_True:
 		return jtext_lit(t, "true", 4);
 	case cJSON_Number:
-		return put_num(t, item);
+		return jtext_num(t, item->valuedouble);
 	case cJSON_String:
 		return jtext_str(t, item->valuestring);
 	case cJSON_Raw:

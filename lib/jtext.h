@@ -27,6 +27,10 @@ int	 jtext_room(struct jtext *t, size_t need);
 int	 jtext_lit(struct jtext *t, const char *w, size_t n);
 /* a JSON string, quotes included (NULL: "") */
 int	 jtext_str(struct jtext *t, const char *s);
+/* the same for n bytes (no NUL among them: cJSON's strings end there) */
+int	 jtext_strn(struct jtext *t, const char *s, size_t n);
+/* a number as cJSON prints its valuedouble */
+int	 jtext_num(struct jtext *t, double d);
 /* item and everything below it */
 int	 jtext_value(struct jtext *t, const cJSON *item);
 /* the whole text of item, NUL-terminated (malloc'd; lenp may be NULL) */

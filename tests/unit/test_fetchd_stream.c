@@ -1,0 +1,379 @@
+/*
+ * test_fetchd_stream.c — the yajl reader of comment-tree answers
+ * (fetchd_stream.c, rd_stage_* + rd_thread_apply_*) against the cJSON
+ * walk (rd_thread_add_*_json) it replaces in fetchd: over every recorded
+ * response, each cut short at many points, byte damage and hand-made
+ * shapes, both must give the same records byte for byte, the same
+ * return values and errors, and leave their threads in the same state.
+ * The cJSON walk's own goldens are in test_fetchd_parse.c and
+ * test_fetchd_tree.c.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/unit/testdata.h"
+
+#include "fetchd/fetchd_parse.h"
+
+static int	compared;	/* bodies both read and compared */
+
+static void
+same_output(cJSON *a, cJSON *b)
+{
+	char	*sa = cJSON_PrintUnformatted(a), *sb = cJSON_PrintUnformatted(b);
+
+	assert_non_null(sa);
+	assert_non_null(sb);
+	assert_string_equal(sa, sb);
+	free(sa);
+	free(sb);
+}
+
+static void
+same_thread(struct rd_thread *a, struct rd_thread *b)
+{
+	struct rd_thread_stats sa, sb;
+	cJSON	*ca = rd_thread_checkpoint(a), *cb = rd_thread_checkpoint(b);
+
+	rd_thread_stats(a, &sa);
+	rd_thread_stats(b, &sb);
+	assert_int_equal(sa.comments, sb.comments);
+	assert_int_equal(sa.duplicates, sb.duplicates);
+	assert_int_equal(sa.more_objects, sb.more_objects);
+	assert_int_equal(sa.pending_ids, sb.pending_ids);
+	assert_int_equal(sa.pending_continues, sb.pending_continues);
+	assert_int_equal(sa.dropped_ids, sb.dropped_ids);
+	assert_int_equal(sa.hidden_count, sb.hidden_count);
+	same_output(ca, cb);
+	cJSON_Delete(ca);
+	cJSON_Delete(cb);
+}
+
+static void
+same_rv(int r1, const char *e1, int r2, const char *e2)
+{
+	assert_int_equal(r1, r2);
+	if (r1 == -1)
+		assert_string_equal(e1, e2);
+}
+
+/* the post a tree body names, as test_fetchd_parse.c adopts it */
+static const char *
+body_post(const cJSON *root)
+{
+	struct rd_listing l;
+	const cJSON	*data = NULL;
+	const char	*id;
+
+	if (!cJSON_IsArray(root) || rd_listing_from_json(
+	    cJSON_GetArrayItem(root, 0), &l, NULL) == -1)
+		return "x";
+	(void)rd_thing(cJSON_GetArrayItem(l.children, 0), &data);
+	id = rd_str(data, "id");
+	return rd_valid_id(id) ? id : "x";
+}
+
+/*
+ * Every way fetchd reads a body, both ways. lenient: cJSON may accept
+ * what yajl refuses (damaged bytes can make a number cJSON's strtod
+ * reads and JSON forbids, such as 00); never the other way round.
+ */
+static void
+compare(const char *buf, size_t len, int lenient)
+{
+	struct rd_stage	*st, *mst;
+	struct rd_thread *t1, *t2;
+	cJSON		*root, *o1, *o2;
+	const char	*e1 = NULL, *e2 = NULL, *post;
+	char		 parent[RD_FULLNAME_MAX + 1];
+	int		 r1, r2;
+
+	root = rd_json_parse(buf, len, &e1);
+	st = rd_stage_tree(buf, len, &e2);
+	mst = rd_stage_morechildren(buf, len, NULL);
+	if (root == NULL) {
+		assert_null(st);
+		assert_null(mst);
+		assert_string_equal(e1, e2);
+		return;
+	}
+	if (st == NULL) {
+		assert_true(lenient);
+		assert_null(mst);
+		cJSON_Delete(root);
+		return;
+	}
+	assert_non_null(mst);
+	post = body_post(root);
+	o1 = cJSON_CreateArray();
+	o2 = cJSON_CreateArray();
+	t1 = rd_thread_new(post);
+	t2 = rd_thread_new(post);
+
+	r1 = rd_thread_add_tree_json(t1, root, NULL, o1, &e1);
+	r2 = rd_thread_apply_tree(t2, st, o2, &e2);
+	same_rv(r1, e1, r2, e2);
+	/* a continue of the first stub queued, else of a made-up parent */
+	if (!rd_thread_next_continue(t1, parent))
+		snprintf(parent, sizeof(parent), "t1_abc");
+	else
+		assert_true(rd_thread_next_continue(t2, parent));
+	r1 = rd_thread_add_continue_json(t1, parent, root, o1, &e1);
+	r2 = rd_thread_apply_continue(t2, parent, st, o2, &e2);
+	same_rv(r1, e1, r2, e2);
+	r1 = rd_thread_add_morechildren_json(t1, root, o1, &e1);
+	r2 = rd_thread_apply_morechildren(t2, mst, o2, &e2);
+	same_rv(r1, e1, r2, e2);
+	/* again: everything is a duplicate now, bounces count */
+	r1 = rd_thread_add_morechildren_json(t1, root, o1, &e1);
+	r2 = rd_thread_apply_morechildren(t2, mst, o2, &e2);
+	same_rv(r1, e1, r2, e2);
+	same_output(o1, o2);
+	same_thread(t1, t2);
+	rd_thread_free(t1);
+	rd_thread_free(t2);
+
+	/* a continue answer for a thread that never saw its root */
+	t1 = rd_thread_new(post);
+	t2 = rd_thread_new(post);
+	r1 = rd_thread_add_continue_json(t1, "t1_cu5v5h7", root, o1, &e1);
+	r2 = rd_thread_apply_continue(t2, "t1_cu5v5h7", st, o2, &e2);
+	same_rv(r1, e1, r2, e2);
+	r1 = rd_thread_add_continue_json(t1, "T1_?", root, o1, &e1);
+	r2 = rd_thread_apply_continue(t2, "T1_?", st, o2, &e2);
+	same_rv(r1, e1, r2, e2);
+	same_output(o1, o2);
+	same_thread(t1, t2);
+	rd_thread_free(t1);
+	rd_thread_free(t2);
+
+	cJSON_Delete(o1);
+	cJSON_Delete(o2);
+	cJSON_Delete(root);
+	rd_stage_free(st);
+	rd_stage_free(mst);
+	compared++;
+}
+
+static void
+test_every_fixture(void **state)
+{
+	char		 path[1024];
+	struct dirent	*de;
+	DIR		*d;
+	char		*buf;
+	size_t		 len, cut, step;
+	int		 files = 0;
+
+	(void)state;
+	compared = 0;
+	snprintf(path, sizeof(path), "%s/reddit", datadir());
+	assert_non_null(d = opendir(path));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "INDEX.md") == 0)
+			continue;
+		buf = fixture(de->d_name, &len);
+		compare(buf, len, 0);
+		/* cut short at ~200 points: never JSON, for either */
+		step = len / 200 + 1;
+		for (cut = 0; cut < len; cut += step)
+			compare(buf, cut, 0);
+		free(buf);
+		files++;
+	}
+	closedir(d);
+	assert_true(files >= 30);
+	assert_true(compared >= 25);
+}
+
+/* Deterministic byte damage, as test_fetchd_parse.c's. */
+static void
+test_damaged(void **state)
+{
+	static const char *const files[] = {
+		"comments_3hahrw_limit10.json", "morechildren_ablzuq.json",
+		"comments_6otocc_continue_thread.json",
+		"comments_gx8r8z_removed_deleted.json",
+	};
+	static const char junk[] = "{}[]\":,0-e\"\\ntf";
+	uint32_t	 rnd = 4242;
+	char		*buf, *copy;
+	size_t		 len, f, i, pos;
+
+	(void)state;
+	compared = 0;
+	for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		buf = fixture(files[f], &len);
+		copy = malloc(len);
+		for (i = 0; i < 300; i++) {
+			memcpy(copy, buf, len);
+			rnd = rnd * 1103515245 + 12345;
+			pos = (rnd >> 8) % len;
+			copy[pos] = junk[(rnd >> 4) % (sizeof(junk) - 1)];
+			compare(copy, len, 1);
+		}
+		free(copy);
+		free(buf);
+	}
+	assert_true(compared > 50);
+}
+
+#define TREE(second) "[{\"kind\": \"Listing\", \"data\": {\"children\": " \
+	"[{\"kind\": \"t3\", \"data\": {\"id\": \"x\"}}]}}, " second "]"
+
+/* hand-made shapes: key order, repeated names, types, text and numbers */
+static void
+test_shapes(void **state)
+{
+	static const char *const bodies[] = {
+		/* data before kind; a more whose data comes first */
+		TREE("{\"data\": {\"children\": [{\"data\": {\"id\": \"a\", "
+		"\"replies\": {\"data\": {\"children\": [{\"kind\": \"t1\", "
+		"\"data\": {\"id\": \"b\", \"parent_id\": \"t1_a\"}}]}, "
+		"\"kind\": \"Listing\"}}, \"kind\": \"t1\"}, {\"data\": "
+		"{\"count\": 3, \"children\": [\"c\", \"d\", 5, [\"e\"]]}, "
+		"\"kind\": \"more\"}]}, \"kind\": \"Listing\"}"),
+		/* repeated names: the first counts, every replies is "" */
+		TREE("{\"kind\": \"Listing\", \"data\": {\"children\": "
+		"[{\"kind\": \"t1\", \"kind\": \"more\", \"data\": {\"id\": "
+		"\"a\", \"id\": \"z\", \"replies\": \"\", \"replies\": {\"kind\":"
+		" \"Listing\", \"data\": {\"children\": [{\"kind\": \"t1\", "
+		"\"data\": {\"id\": \"hidden\"}}]}}, \"body\": 5, \"body\": "
+		"\"two\", \"score\": \"1\", \"score\": 2}, \"data\": {\"id\": "
+		"\"q\"}}], \"children\": [{\"kind\": \"t1\", \"data\": {\"id\":"
+		" \"r\"}}]}}"),
+		/* replies that are not walked: no kind, data not an object,
+		 * kind not a string; things under a more or another kind */
+		TREE("{\"kind\": \"Listing\", \"data\": {\"children\": ["
+		"{\"kind\": \"t1\", \"data\": {\"id\": \"a\", \"replies\": "
+		"{\"data\": {\"children\": [{\"kind\": \"t1\", \"data\": "
+		"{\"id\": \"n1\"}}]}}}}, "
+		"{\"kind\": \"t1\", \"data\": {\"id\": \"b\", \"replies\": "
+		"{\"kind\": 1, \"data\": {\"children\": [{\"kind\": \"t1\", "
+		"\"data\": {\"id\": \"n2\"}}]}}}}, "
+		"{\"kind\": \"t1\", \"data\": {\"id\": \"c\", \"replies\": "
+		"{\"kind\": \"x\", \"data\": []}}}, "
+		"{\"kind\": \"more\", \"data\": {\"id\": \"_\", \"parent_id\": "
+		"\"t1_c\", \"replies\": {\"kind\": \"Listing\", \"data\": "
+		"{\"children\": [{\"kind\": \"t1\", \"data\": {\"id\": "
+		"\"n3\"}}]}}}}, "
+		"{\"kind\": \"t5\", \"data\": {\"id\": \"d\", \"replies\": "
+		"{\"kind\": \"Listing\", \"data\": {\"children\": [{\"kind\": "
+		"\"t1\", \"data\": {\"id\": \"n4\"}}]}}}}, "
+		"{\"kind\": \"t1\", \"data\": {\"id\": \"BAD\", \"replies\": "
+		"{\"kind\": \"Listing\", \"data\": {\"children\": [{\"kind\": "
+		"\"t1\", \"data\": {\"id\": \"n5\"}}]}}}}, "
+		"{\"kind\": \"t1\", \"data\": {\"id\": \"e\", \"replies\": "
+		"{\"kind\": \"Listing\", \"data\": {\"children\": {}}}}}"
+		"]}}"),
+		/* strings and numbers as cJSON prints them */
+		TREE("{\"kind\": \"Listing\", \"data\": {\"children\": ["
+		"{\"kind\": \"t1\", \"data\": {\"id\": \"a\", \"body\": "
+		"\"tab\\t nl\\n q\\\" bs\\\\ sl\\/ u\\u00e9 \\ud83d\\ude00 "
+		"ctl\\u0001 nul\\u0000after\", \"na\\u0000me\": 1, \"n\": [0, "
+		"-0, 1.5, -2.25e-7, 1e300, 1e400, -1e400, 123456789012345678, "
+		"999999999999999, 1000000000000000, 0.1, 1E5, 5e-324, 2.5e+3, "
+		"-12, 1.0], \"t\": [true, false, null, {}, [], [[]], {\"a\": "
+		"{}}], \"created_utc\": 1774940652.0, \"score\": -3, "
+		"\"depth\": 2.7, \"author\": \"\\u00fc\\u00df\"}}]}}"),
+		/* \u0000 in a kind and an id: cJSON's strings end there */
+		TREE("{\"kind\": \"Listing\", \"data\": {\"children\": ["
+		"{\"kind\": \"t1\\u0000x\", \"data\": {\"id\": \"a\\u0000b\"}}"
+		"]}}"),
+		/* leading BOM, whitespace and trailing bytes */
+		"\xef\xbb\xbf \n" TREE("{\"kind\": \"Listing\", \"data\": "
+		"{\"children\": [{\"kind\": \"t1\", \"data\": {\"id\": \"a\"}}]}}")
+		" trailing ] garbage",
+		/* numbers longer than a stack buffer */
+		"[1234567890123456789012345678901234567890123456789012345678901"
+		"2345]",
+		"[123456789012345678901234567890123456789012345678901234567890123]",
+		/* wrong tops */
+		"[1, 2]", "[]", "{}", "\"s\"", "5", "null", "[{}, {}]",
+		TREE("{\"kind\": \"Listing\"}"),
+		TREE("{\"kind\": \"Listing\", \"data\": {\"children\": 3}}"),
+		TREE("{\"kind\": \"Other\", \"data\": {\"children\": []}}"),
+		"[{\"kind\": \"Listing\", \"data\": {\"children\": [{\"kind\": "
+		"\"t3\", \"data\": {\"id\": \"y\"}}]}}, {}]",
+		"[{\"kind\": \"Listing\", \"data\": {\"children\": [{\"kind\": "
+		"\"t3\", \"data\": {\"id\": 5}}]}}, {}]",
+		"[{\"kind\": \"Listing\", \"data\": {\"children\": [5]}}, {}]",
+		"[{\"kind\": \"Listing\", \"data\": {\"children\": []}}, {}]",
+		"[{\"kind\": \"Listing\", \"data\": {}}, {}]",
+		"[{\"kind\": \"Listing\", \"data\": 1}, {}]",
+		/* morechildren shapes */
+		"{\"json\": {\"errors\": [], \"data\": {\"things\": [{\"kind\": "
+		"\"t1\", \"data\": {\"id\": \"m1\", \"parent_id\": \"t1_zz\", "
+		"\"depth\": 4}}, {\"kind\": \"more\", \"data\": {\"count\": 5, "
+		"\"children\": [\"m2\", \"m3\", \"m1\"]}}]}}}",
+		"{\"json\": {\"data\": {\"things\": []}, \"errors\": [[\"RATELIMIT"
+		"\", \"slow down\", \"x\"]]}}",
+		"{\"json\": {\"errors\": [[5]]}}", "{\"json\": {\"errors\": "
+		"[\"e\"]}}", "{\"json\": {\"errors\": [], \"data\": {}}}",
+		"{\"json\": 5}", "{\"json\": {\"errors\": 4, \"data\": "
+		"{\"things\": {}}}}", "{\"json\": {\"errors\": {}, \"data\": "
+		"{\"things\": [], \"things\": 5}}}",
+		"{\"json\": {\"errors\": [], \"data\": {\"things\": 5, "
+		"\"things\": []}}}",
+		/* broken */
+		"", " ", "[", "[1,]", "{\"a\" 1}", "[\"\\x\"]", "[\"\\u12\"]",
+		"[tru]", "[1] [2]", "/* c */ []",
+	};
+	char		*deep;
+	size_t		 i, n;
+	int		 depth;
+
+	(void)state;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		compare(bodies[i], strlen(bodies[i]), 0);
+	/* cJSON's strtod reads a leading zero JSON forbids; yajl does not */
+	compare("[01]", 4, 1);
+
+	/* nesting: 256 levels are read, 257 are not (either way) */
+	deep = malloc(1000);
+	for (n = 255; n <= 258; n++) {
+		memset(deep, '[', n);
+		memset(deep + n, ']', n);
+		compare(deep, 2 * n, 0);
+	}
+	free(deep);
+
+	/* a reply chain 48 deep, with a continue stub at its end */
+	deep = malloc(64 * 1024);
+	n = (size_t)sprintf(deep, TREE("{\"kind\": \"Listing\", \"data\": "
+	    "{\"children\": ["));
+	n -= 1;		/* TREE's closing bracket comes last */
+	for (depth = 0; depth < 48; depth++)
+		n += (size_t)sprintf(deep + n, "{\"kind\": \"t1\", \"data\": "
+		    "{\"id\": \"c%d\", \"parent_id\": \"t1_c%d\", \"depth\": %d,"
+		    " \"replies\": {\"kind\": \"Listing\", \"data\": "
+		    "{\"children\": [", depth, depth - 1, depth);
+	n += (size_t)sprintf(deep + n, "{\"kind\": \"more\", \"data\": "
+	    "{\"id\": \"_\", \"count\": 0, \"parent_id\": \"t1_c47\", "
+	    "\"children\": []}}");
+	for (depth = 0; depth < 48; depth++)
+		n += (size_t)sprintf(deep + n, "]}}}}");
+	n += (size_t)sprintf(deep + n, "]}}]");
+	compare(deep, n, 0);
+	free(deep);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_fixture),
+		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_shapes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
