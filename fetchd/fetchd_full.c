@@ -194,9 +194,8 @@ full_report_cb(struct worker_task *t, const cJSON *body, void *arg)
 static int
 out_records(const struct full_job *j)
 {
-	return cJSON_GetArraySize(j->out_posts) +
-	    cJSON_GetArraySize(j->out_comments) +
-	    cJSON_GetArraySize(j->out_media);
+	return worker_records(j->out_posts) + worker_records(j->out_comments) +
+	    worker_records(j->out_media);
 }
 
 /*

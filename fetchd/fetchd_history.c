@@ -90,8 +90,8 @@ hist_flush(struct history_job *j, int now)
 	    j->out_media == NULL)
 		return;
 	if (!now && worker_task_backlog(j->t) > 0 &&
-	    cJSON_GetArraySize(j->out_posts) + cJSON_GetArraySize(
-	    j->out_comments) + cJSON_GetArraySize(j->out_media) < H_BATCH)
+	    worker_records(j->out_posts) + worker_records(j->out_comments) +
+	    worker_records(j->out_media) < H_BATCH)
 		return;
 	worker_task_report(j->t, j->out_posts, j->out_comments, j->out_media,
 	    hist_progress(j), hist_checkpoint(j), hist_report_cb, j);

@@ -587,6 +587,42 @@ rd_comment_extract(const cJSON *data, const char *post_id, int depth,
 	return rd_comment_record(&t, post_id, depth, raw, c, errp);
 }
 
+/* id, post_id, parent_id and depth of a comment record from its fields */
+static int
+t1_resolve(const struct rd_t1 *f, const char *post_id, int *depth,
+    char id[RD_FULLNAME_MAX + 1], const char **linkp, const char **parentp,
+    const char **errp)
+{
+	const char	*link_id, *parent_id;
+
+	/* "t1_" + id, from name when it has the prefix, else from id */
+	if (f->name != NULL && strncmp(f->name, "t1_", 3) == 0 &&
+	    rd_valid_id(f->name + 3))
+		snprintf(id, RD_FULLNAME_MAX + 1, "%s", f->name);
+	else if (rd_valid_id(f->id))
+		snprintf(id, RD_FULLNAME_MAX + 1, "t1_%s", f->id);
+	else {
+		SETERR("comment without a valid id");
+		return -1;
+	}
+	link_id = f->link_id;
+	if (link_id == NULL || strncmp(link_id, "t3_", 3) != 0)
+		link_id = post_id;
+	if (link_id == NULL) {
+		SETERR("comment without link_id");
+		return -1;
+	}
+	parent_id = f->parent_id;
+	if (parent_id == NULL || (strncmp(parent_id, "t1_", 3) != 0 &&
+	    strncmp(parent_id, "t3_", 3) != 0))
+		parent_id = link_id;
+	if (*depth < 0)
+		*depth = f->depth > 0 && f->depth < 1e6 ? (int)f->depth : 0;
+	*linkp = link_id;
+	*parentp = parent_id;
+	return 0;
+}
+
 /*
  * Shared by rd_comment_extract() and the yajl reader (fetchd_stream.c,
  * through fetchd_tree.c), so both make the same record of the same t1.
@@ -600,31 +636,11 @@ rd_comment_record(const struct rd_t1 *f, const char *post_id, int depth,
 	cJSON		*rec;
 
 	memset(c, 0, sizeof(*c));
-	/* "t1_" + id, from name when it has the prefix, else from id */
-	if (f->name != NULL && strncmp(f->name, "t1_", 3) == 0 &&
-	    rd_valid_id(f->name + 3))
-		snprintf(id, sizeof(id), "%s", f->name);
-	else if (rd_valid_id(f->id))
-		snprintf(id, sizeof(id), "t1_%s", f->id);
-	else {
+	if (t1_resolve(f, post_id, &depth, id, &link_id, &parent_id,
+	    errp) == -1) {
 		cJSON_Delete(raw);
-		SETERR("comment without a valid id");
 		return -1;
 	}
-	link_id = f->link_id;
-	if (link_id == NULL || strncmp(link_id, "t3_", 3) != 0)
-		link_id = post_id;
-	if (link_id == NULL) {
-		cJSON_Delete(raw);
-		SETERR("comment without link_id");
-		return -1;
-	}
-	parent_id = f->parent_id;
-	if (parent_id == NULL || (strncmp(parent_id, "t1_", 3) != 0 &&
-	    strncmp(parent_id, "t3_", 3) != 0))
-		parent_id = link_id;
-	if (depth < 0)
-		depth = f->depth > 0 && f->depth < 1e6 ? (int)f->depth : 0;
 	if ((rec = cJSON_CreateObject()) == NULL) {
 		cJSON_Delete(raw);
 		SETERR("out of memory");
@@ -649,6 +665,58 @@ rd_comment_record(const struct rd_t1 *f, const char *post_id, int depth,
 	c->record = rec;
 	c->id = rd_str(rec, "id");
 	c->parent_id = rd_str(rec, "parent_id");
+	return 0;
+}
+
+static int
+text_str_or_null(struct jtext *t, const char *key, size_t klen,
+    const char *val)
+{
+	if (jtext_lit(t, key, klen) == -1)
+		return -1;
+	return val != NULL ? jtext_str(t, val) : jtext_lit(t, "null", 4);
+}
+
+#define LIT(t, s)	jtext_lit((t), (s), sizeof(s) - 1)
+
+/*
+ * The record rd_comment_record() makes, as the text a report sends for it
+ * once its raw (rawlen bytes) is in the attachment (lib/worker.h, text
+ * records): member for member what jtext prints of the record object
+ * after worker_detach(). Appended to t, after a comma when t holds one.
+ */
+int
+rd_comment_text(const struct rd_t1 *f, const char *post_id, int depth,
+    size_t rawlen, struct jtext *t, const char **errp)
+{
+	char		 id[RD_FULLNAME_MAX + 1];
+	const char	*link_id, *parent_id;
+	int		 del, rem;
+
+	if (t1_resolve(f, post_id, &depth, id, &link_id, &parent_id,
+	    errp) == -1)
+		return -1;
+	del = f->body != NULL && strcmp(f->body, "[deleted]") == 0;
+	rem = f->body != NULL && strcmp(f->body, "[removed]") == 0;
+	if ((t->len > 0 && LIT(t, ",") == -1) ||
+	    LIT(t, "{\"id\":") == -1 || jtext_str(t, id) == -1 ||
+	    LIT(t, ",\"post_id\":") == -1 || jtext_str(t, link_id) == -1 ||
+	    LIT(t, ",\"parent_id\":") == -1 || jtext_str(t, parent_id) == -1 ||
+	    LIT(t, ",\"depth\":") == -1 || jtext_num(t, depth) == -1 ||
+	    text_str_or_null(t, ",\"author\":", 10, f->author) == -1 ||
+	    text_str_or_null(t, ",\"body\":", 8, f->body) == -1 ||
+	    LIT(t, ",\"score\":") == -1 || jtext_num(t, f->score) == -1 ||
+	    LIT(t, ",\"created_utc\":") == -1 ||
+	    jtext_num(t, f->created_utc) == -1 ||
+	    (del ? LIT(t, ",\"deleted\":true") : LIT(t, ",\"deleted\":false")) ==
+	    -1 ||
+	    (rem ? LIT(t, ",\"removed\":true") : LIT(t, ",\"removed\":false")) ==
+	    -1 ||
+	    LIT(t, ",\"raw_len\":") == -1 || jtext_num(t, (double)rawlen) == -1 ||
+	    LIT(t, "}") == -1) {
+		SETERR("out of memory");
+		return -1;
+	}
 	return 0;
 }
 

@@ -75,6 +75,9 @@ st_str(const struct rd_stage *s, uint32_t off)
 /* fetchd_parse.c: a comment record from its fields; takes raw */
 int	 rd_comment_record(const struct rd_t1 *f, const char *post_id,
 	    int depth, cJSON *raw, struct rd_comment *c, const char **errp);
+/* the same record as report text, raw_len for raw (appended to t) */
+int	 rd_comment_text(const struct rd_t1 *f, const char *post_id,
+	    int depth, size_t rawlen, struct jtext *t, const char **errp);
 /* a cJSON raw item holding a copy of n bytes of text */
 cJSON	*rd_raw_item(const char *text, size_t n);
 

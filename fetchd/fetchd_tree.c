@@ -14,6 +14,7 @@
 
 #include "fetchd/fetchd_parse.h"
 #include "fetchd/fetchd_stage.h"
+#include "lib/worker.h"
 
 #define SETERR(e)	do { if (errp != NULL) *errp = (e); } while (0)
 
@@ -647,19 +648,24 @@ st_more(struct walk *w, const struct rd_stage *s, const struct st_thing *t)
 	return 0;
 }
 
-/* walk_children() over every staged thing, in the walk's order */
+/*
+ * walk_children() over every staged thing, in the walk's order. The new
+ * comments go out as one text item (lib/worker.h, text records): their
+ * records written straight from the stage, no cJSON object per comment.
+ */
 static int
 st_walk(struct walk *w, const struct rd_stage *s)
 {
+	static struct jtext heads, raws;	/* fetchd is one thread */
 	const struct st_thing *t;
-	struct rd_comment c;
 	struct rd_t1	 f;
 	struct ent	*e;
 	const char	*id;
-	cJSON		*raw;
-	size_t		 i;
-	int		 depth;
+	cJSON		*item;
+	size_t		 i, hlen;
+	int		 depth, n = 0, rv = 0;
 
+	heads.len = raws.len = 0;
 	for (i = 0; i < s->n; i++) {
 		t = &s->things[i];
 		if (t->kind == ST_MORE) {
@@ -686,22 +692,34 @@ st_walk(struct walk *w, const struct rd_stage *s)
 		f.depth = t->depth;
 		f.score = t->score;
 		f.created_utc = t->created_utc;
-		if ((raw = rd_raw_item(s->raws.s + t->raw, t->rawlen)) == NULL ||
-		    rd_comment_record(&f, w->th->post, depth, raw, &c, NULL) ==
-		    -1)
-			continue;
-		cJSON_AddItemToArray(w->out, c.record);
-		/* map_get may have moved the table: look again */
-		e = map_find(w->th, id);
+		hlen = heads.len;
+		if (rd_comment_text(&f, w->th->post, depth, t->rawlen, &heads,
+		    NULL) == -1 || jtext_lit(&raws, s->raws.s + t->raw,
+		    t->rawlen) == -1) {
+			heads.len = hlen;	/* no half record */
+			goto nomem;
+		}
 		e->depth = depth;
 		e->flags |= F_COMMENT;
 		w->th->st.comments++;
 		w->added++;
+		n++;
 	}
-	return 0;
+	goto out;
  nomem:
 	w->err = "out of memory";
-	return -1;
+	rv = -1;
+ out:
+	/* what is counted as emitted is emitted, failure or not */
+	if (n > 0) {
+		if ((item = worker_text_records(heads.s, heads.len, raws.s,
+		    raws.len, n)) == NULL) {
+			w->err = "out of memory";
+			return -1;
+		}
+		cJSON_AddItemToArray(w->out, item);
+	}
+	return rv;
 }
 
 /* tree_post() and rd_listing_from_json() of the second listing */

@@ -96,6 +96,26 @@ int		 worker_task_report(struct worker_task *t, cJSON *posts,
 		    cJSON *checkpoint, worker_report_cb cb, void *arg);
 /* batches queued or in flight */
 int		 worker_task_backlog(const struct worker_task *t);
+
+/*
+ * Records already written as text, for the posts or comments array of a
+ * report (fetchd's comment trees: no cJSON object per record): a cJSON
+ * raw item whose text is n records, comma-separated, each with raw_len
+ * (proto.h, task.report) instead of raw, then a NUL, then their raws back
+ * to back; its valueint is n. A report puts the records into its JSON
+ * where the item stands and their raws into the attachment, in order
+ * with the other records'. heads/raws: hlen/rlen bytes (copied).
+ */
+cJSON		*worker_text_records(const char *heads, size_t hlen,
+		    const char *raws, size_t rlen, int n);
+/* records in an array: one per object, valueint per text item */
+int		 worker_records(const cJSON *arr);
+/*
+ * What a report does to its body before sending it (exposed for tests):
+ * every raw out of the posts and comments, in order, into the attachment
+ * (malloc'd, *attp; NULL when empty), raw_len in its place.
+ */
+int		 worker_detach(cJSON *body, char **attp, size_t *attlenp);
 /* The progress sent with the next heartbeats (taken over). */
 void		 worker_task_set_progress(struct worker_task *t,
 		    cJSON *progress);

@@ -258,6 +258,98 @@ wk_task_pump(struct task *t)
 		end_send(t);
 }
 
+cJSON *
+worker_text_records(const char *heads, size_t hlen, const char *raws,
+    size_t rlen, int n)
+{
+	cJSON	*item;
+	char	*text;
+
+	if ((text = malloc(hlen + rlen + 2)) == NULL)
+		return NULL;
+	memcpy(text, heads, hlen);
+	text[hlen] = '\0';
+	memcpy(text + hlen + 1, raws, rlen);
+	text[hlen + 1 + rlen] = '\0';
+	if ((item = cJSON_CreateRaw("")) == NULL) {
+		free(text);
+		return NULL;
+	}
+	/* the text itself, not a copy (cJSON allocates with malloc) */
+	free(item->valuestring);
+	item->valuestring = text;
+	item->valueint = n;
+	return item;
+}
+
+int
+worker_records(const cJSON *arr)
+{
+	const cJSON	*rec;
+	int		 n = 0;
+
+	cJSON_ArrayForEach(rec, arr)
+		n += cJSON_IsRaw(rec) ? rec->valueint : 1;
+	return n;
+}
+
+/*
+ * proto_report_detach() for bodies that may hold text records too: the
+ * raws go into the attachment in the records' order, whichever way each
+ * record was written.
+ */
+int
+worker_detach(cJSON *body, char **attp, size_t *attlenp)
+{
+	static const char *const arrays[] = { F_POSTS, F_COMMENTS, NULL };
+	const char *const *a;
+	struct jtext	 att = { NULL, 0, 0 };
+	cJSON		*rec, *raw;
+	const char	*text;
+	char		*printed;
+	size_t		 tlen;
+
+	for (a = arrays; *a != NULL; a++) {
+		cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(body,
+		    *a)) {
+			if (cJSON_IsRaw(rec)) {
+				text = rec->valuestring;
+				text += strlen(text) + 1;
+				if (jtext_lit(&att, text, strlen(text)) == -1)
+					goto fail;
+				continue;
+			}
+			raw = cJSON_GetObjectItemCaseSensitive(rec,
+			    PROTO_F_RAW);
+			if (raw == NULL || cJSON_IsNull(raw))
+				continue;
+			printed = NULL;
+			if (cJSON_IsRaw(raw))
+				text = raw->valuestring;
+			else if ((text = printed = jtext_print(raw, NULL)) ==
+			    NULL)
+				goto fail;
+			tlen = strlen(text);
+			if (jtext_lit(&att, text, tlen) == -1) {
+				free(printed);
+				goto fail;
+			}
+			free(printed);
+			cJSON_DeleteItemFromObjectCaseSensitive(rec,
+			    PROTO_F_RAW);
+			if (cJSON_AddNumberToObject(rec, PROTO_F_RAW_LEN,
+			    (double)tlen) == NULL)
+				goto fail;
+		}
+	}
+	*attp = att.s;
+	*attlenp = att.len;
+	return 0;
+ fail:
+	free(att.s);
+	return -1;
+}
+
 int
 worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
     cJSON *media, cJSON *progress, cJSON *checkpoint, worker_report_cb cb,
@@ -288,7 +380,7 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	if (checkpoint)
 		cJSON_AddItemToObject(r->body, F_CHECKPOINT, checkpoint);
 	/* raw objects travel as the attachment, neither escaped nor parsed */
-	if (proto_report_detach(r->body, &r->att, &r->attlen) == -1)
+	if (worker_detach(r->body, &r->att, &r->attlen) == -1)
 		fatalx("%s: out of memory", __func__);
 	/*
 	 * Queued as its text (a raw item): a few times smaller than the tree

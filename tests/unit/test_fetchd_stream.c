@@ -22,6 +22,8 @@
 #include "tests/unit/testdata.h"
 
 #include "fetchd/fetchd_parse.h"
+#include "lib/jtext.h"
+#include "lib/worker.h"
 
 static int	compared;	/* bodies both read and compared */
 
@@ -35,6 +37,36 @@ same_output(cJSON *a, cJSON *b)
 	assert_string_equal(sa, sb);
 	free(sa);
 	free(sb);
+}
+
+/*
+ * The cJSON walk appends record objects, the stage text items: the same
+ * once a report has detached their raws (worker_detach): the same JSON
+ * text and the same attachment, byte for byte. Takes both arrays.
+ */
+static void
+same_records(cJSON *a, cJSON *b)
+{
+	cJSON	*ba = cJSON_CreateObject(), *bb = cJSON_CreateObject();
+	char	*atta, *attb, *ta, *tb;
+	size_t	 la, lb;
+
+	assert_int_equal(worker_records(a), worker_records(b));
+	cJSON_AddItemToObject(ba, "comments", a);
+	cJSON_AddItemToObject(bb, "comments", b);
+	assert_int_equal(worker_detach(ba, &atta, &la), 0);
+	assert_int_equal(worker_detach(bb, &attb, &lb), 0);
+	assert_int_equal(la, lb);
+	assert_memory_equal(la ? atta : "", lb ? attb : "", la);
+	assert_non_null(ta = jtext_print(ba, NULL));
+	assert_non_null(tb = jtext_print(bb, NULL));
+	assert_string_equal(ta, tb);
+	free(atta);
+	free(attb);
+	free(ta);
+	free(tb);
+	cJSON_Delete(ba);
+	cJSON_Delete(bb);
 }
 
 static void
@@ -136,7 +168,6 @@ compare(const char *buf, size_t len, int lenient)
 	r1 = rd_thread_add_morechildren_json(t1, root, o1, &e1);
 	r2 = rd_thread_apply_morechildren(t2, mst, o2, &e2);
 	same_rv(r1, e1, r2, e2);
-	same_output(o1, o2);
 	same_thread(t1, t2);
 	rd_thread_free(t1);
 	rd_thread_free(t2);
@@ -150,13 +181,11 @@ compare(const char *buf, size_t len, int lenient)
 	r1 = rd_thread_add_continue_json(t1, "T1_?", root, o1, &e1);
 	r2 = rd_thread_apply_continue(t2, "T1_?", st, o2, &e2);
 	same_rv(r1, e1, r2, e2);
-	same_output(o1, o2);
 	same_thread(t1, t2);
 	rd_thread_free(t1);
 	rd_thread_free(t2);
 
-	cJSON_Delete(o1);
-	cJSON_Delete(o2);
+	same_records(o1, o2);
 	cJSON_Delete(root);
 	rd_stage_free(st);
 	rd_stage_free(mst);
@@ -366,6 +395,46 @@ test_shapes(void **state)
 	free(deep);
 }
 
+/* a report mixing record objects and text items keeps their order */
+static void
+test_mixed_report(void **state)
+{
+	cJSON	*body = cJSON_CreateObject(), *posts, *comments, *rec;
+	char	*att, *text;
+	size_t	 len;
+
+	(void)state;
+	posts = cJSON_AddArrayToObject(body, "posts");
+	comments = cJSON_AddArrayToObject(body, "comments");
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "id", "t3_p");
+	cJSON_AddItemToObject(rec, "raw", cJSON_CreateRaw("{\"p\":1}"));
+	cJSON_AddItemToArray(posts, rec);
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "id", "t1_a");
+	cJSON_AddItemToObject(rec, "raw", cJSON_Parse("{\"a\": [1]}"));
+	cJSON_AddItemToArray(comments, rec);
+	cJSON_AddItemToArray(comments, worker_text_records(
+	    "{\"id\":\"t1_b\",\"raw_len\":7},{\"id\":\"t1_c\",\"raw_len\":7}", 51,
+	    "{\"b\":2}{\"c\":3}", 14, 2));
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "id", "t1_d");
+	cJSON_AddItemToObject(rec, "raw", cJSON_CreateRaw("{\"d\":4}"));
+	cJSON_AddItemToArray(comments, rec);
+	assert_int_equal(worker_records(comments), 4);
+	assert_int_equal(worker_detach(body, &att, &len), 0);
+	assert_int_equal(len, 37);
+	assert_memory_equal(att, "{\"p\":1}{\"a\":[1]}{\"b\":2}{\"c\":3}{\"d\":4}", 37);
+	assert_non_null(text = jtext_print(body, NULL));
+	assert_string_equal(text, "{\"posts\":[{\"id\":\"t3_p\",\"raw_len\":7}],"
+	    "\"comments\":[{\"id\":\"t1_a\",\"raw_len\":9},{\"id\":\"t1_b\","
+	    "\"raw_len\":7},{\"id\":\"t1_c\",\"raw_len\":7},{\"id\":\"t1_d\","
+	    "\"raw_len\":7}]}");
+	free(text);
+	free(att);
+	cJSON_Delete(body);
+}
+
 int
 main(void)
 {
@@ -373,6 +442,7 @@ main(void)
 		cmocka_unit_test(test_every_fixture),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_mixed_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
