@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <uuid/uuid.h>
 
+#include "lib/jtext.h"
 #include "proto/proto.h"
 
 /*
@@ -71,11 +72,8 @@ reqid_valid(const char *s)
 static char *
 encode(cJSON *root, size_t *lenp)
 {
-	char	*s = cJSON_PrintUnformatted(root);
-
-	if (s != NULL && lenp != NULL)
-		*lenp = strlen(s);
-	return s;
+	/* jtext: cJSON's text, without sprintf and sscanf per number */
+	return jtext_print(root, lenp);
 }
 
 /*
@@ -345,7 +343,7 @@ proto_event_encode(const char *topic, const cJSON *body, size_t *lenp)
 	char	*json, *out;
 	size_t	 n;
 
-	if ((json = cJSON_PrintUnformatted(body)) == NULL)
+	if ((json = jtext_print(body, NULL)) == NULL)
 		return NULL;
 	n = strlen(topic) + 1 + strlen(json);
 	if ((out = malloc(n + 1)) != NULL) {
@@ -353,7 +351,7 @@ proto_event_encode(const char *topic, const cJSON *body, size_t *lenp)
 		if (lenp)
 			*lenp = n;
 	}
-	cJSON_free(json);
+	free(json);
 	return out;
 }
 

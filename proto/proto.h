@@ -404,7 +404,7 @@ struct proto_request {
  */
 struct proto_memo {
 	const cJSON	*of;
-	char		*json;		/* cJSON_free'd */
+	char		*json;		/* free()d */
 	size_t		 len;
 };
 
