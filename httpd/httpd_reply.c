@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -12,6 +13,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "httpd/httpd.h"
+#include "lib/jtext.h"
 #include "lib/log.h"
 #include "proto/proto.h"
 
@@ -64,14 +66,15 @@ gw_reply_raw(struct gw_req *gr, int status, const char *json, size_t len)
 void
 gw_reply_json(struct gw_req *gr, int status, const cJSON *body)
 {
-	char	*s = cJSON_PrintUnformatted(body);
+	size_t	 len;
+	char	*s = jtext_print(body, &len);
 
 	if (s == NULL) {
 		gw_reply_raw(gr, 500, "{\"detail\":\"out of memory\"}", 26);
 		return;
 	}
-	gw_reply_raw(gr, status, s, strlen(s));
-	cJSON_free(s);
+	gw_reply_raw(gr, status, s, len);
+	free(s);
 }
 
 /* body as the first caller sharing a reply rendered it (memo may be NULL) */
@@ -84,14 +87,13 @@ gw_reply_shared(struct gw_req *gr, int status, const cJSON *body,
 		return;
 	}
 	if (memo->of != body || memo->json == NULL) {
-		cJSON_free(memo->json);
+		free(memo->json);
 		memo->of = body;
-		if ((memo->json = cJSON_PrintUnformatted(body)) == NULL) {
+		if ((memo->json = jtext_print(body, &memo->len)) == NULL) {
 			gw_reply_raw(gr, 500, "{\"detail\":\"out of memory\"}",
 			    26);
 			return;
 		}
-		memo->len = strlen(memo->json);
 	}
 	gw_reply_raw(gr, status, memo->json, memo->len);
 }

@@ -52,8 +52,8 @@ events_publish(struct jobd *jd, const char *topic, cJSON *body)
 	int	 rv;
 
 	cJSON_AddNumberToObject(body, "v", PROTO_VERSION);
-	cJSON_AddNumberToObject(body, "seq", (double)++jd->seq);
-	cJSON_AddStringToObject(body, "epoch", jd->epoch);
+	cJSON_AddNumberToObject(body, PROTO_F_SEQ, (double)++jd->seq);
+	cJSON_AddStringToObject(body, PROTO_F_EPOCH, jd->epoch);
 	if (jd->pub_open &&
 	    (msg = proto_event_encode(topic, body, &len)) != NULL) {
 		if ((rv = nng_send(jd->pub, msg, len, NNG_FLAG_NONBLOCK)) != 0)
@@ -92,7 +92,7 @@ work_seen(const char *topic, const cJSON *body, int seen[2])
 
 	if (strcmp(topic, PROTO_EV_WORK) != 0)
 		return 0;
-	k = cJSON_GetObjectItemCaseSensitive(body, "kind");
+	k = cJSON_GetObjectItemCaseSensitive(body, PROTO_F_KIND);
 	i = cJSON_IsString(k) && strcmp(k->valuestring, PROTO_KIND_MEDIA) == 0;
 	return seen[i]++ > 0;
 }

@@ -61,9 +61,9 @@ task_job_json(struct jobd *jd, int64_t jid, cJSON *task, char *status,
 		sqlite3_reset(st);
 		return -1;
 	}
-	jobd_add_prefixed(task, "job_id", PROTO_PFX_JOB, jobd_col_text(st,
+	jobd_add_prefixed(task, PROTO_F_JOB_ID, PROTO_PFX_JOB, jobd_col_text(st,
 	    JC_ID));
-	j = cJSON_AddObjectToObject(task, "job");
+	j = cJSON_AddObjectToObject(task, PROTO_F_JOB);
 	jobd_add_prefixed(j, "workspace_id", PROTO_PFX_WORKSPACE,
 	    jobd_col_text(st, JC_WS));
 	cJSON_AddStringToObject(j, "target", jobd_col_text(st, JC_TARGET));
@@ -92,7 +92,7 @@ task_media_json(struct jobd *jd, int64_t url_id, cJSON *task)
 	cJSON_AddStringToObject(m, "url", jobd_col_text(st, 0));
 	if (sqlite3_column_type(st, 1) != SQLITE_NULL)
 		cJSON_AddStringToObject(m, "audio_url", jobd_col_text(st, 1));
-	cJSON_AddStringToObject(m, "kind", jobd_col_text(st, 2));
+	cJSON_AddStringToObject(m, PROTO_F_KIND, jobd_col_text(st, 2));
 	sqlite3_reset(st);
 	st = jobd_stmt(jd, ST_MEDIA_FIRST_OF_URL);
 	sqlite3_bind_int64(st, 1, url_id);
@@ -154,14 +154,14 @@ lease_acquire(struct jobd *jd, struct rep_ctx *ctx, const char *worker,
 		attempt = sqlite3_column_int(st, 2);
 		url_id = sqlite3_column_int64(st, 5);
 		t = cJSON_CreateObject();
-		cJSON_AddNumberToObject(t, "task_id", (double)task_id);
-		cJSON_AddStringToObject(t, "lease_id", lease_id);
-		cJSON_AddStringToObject(t, "kind", kind);
-		cJSON_AddNumberToObject(t, "attempt", attempt);
-		cJSON_AddNumberToObject(t, "lease_expires_at",
+		cJSON_AddNumberToObject(t, PROTO_F_TASK_ID, (double)task_id);
+		cJSON_AddStringToObject(t, PROTO_F_LEASE_ID, lease_id);
+		cJSON_AddStringToObject(t, PROTO_F_KIND, kind);
+		cJSON_AddNumberToObject(t, PROTO_F_ATTEMPT, attempt);
+		cJSON_AddNumberToObject(t, PROTO_F_EXPIRES,
 		    (double)(now_ms + jd->lease_ms));
-		cJSON_AddItemToObject(t, "checkpoint", json_col(st, 3));
-		cJSON_AddItemToObject(t, "progress", json_col(st, 4));
+		cJSON_AddItemToObject(t, PROTO_F_CHECKPOINT, json_col(st, 3));
+		cJSON_AddItemToObject(t, PROTO_F_PROGRESS, json_col(st, 4));
 		sqlite3_reset(st);
 		if (task_job_json(jd, jid, t, status, sizeof(status)) == -1 ||
 		    (is_media && task_media_json(jd, url_id, t) == -1)) {
@@ -523,9 +523,9 @@ lease_ref_parse(struct rep_ctx *ctx, struct lease_ref *ref)
 {
 	const char	*err;
 
-	if (proto_get_int(ctx->req->body, "task_id", 1, &ref->task_id,
+	if (proto_get_int(ctx->req->body, PROTO_F_TASK_ID, 1, &ref->task_id,
 	    &err) == -1 ||
-	    proto_get_str(ctx->req->body, "lease_id", 1, &ref->lease_id,
+	    proto_get_str(ctx->req->body, PROTO_F_LEASE_ID, 1, &ref->lease_id,
 	    &err) == -1)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
 	return 0;
@@ -540,7 +540,7 @@ jobd_h_task_lease(struct rep_ctx *ctx, void *arg)
 	cJSON		*tasks;
 
 	if (proto_get_str(ctx->req->body, "worker", 1, &worker, &err) == -1 ||
-	    proto_get_str(ctx->req->body, "kind", 1, &kind, &err) == -1 ||
+	    proto_get_str(ctx->req->body, PROTO_F_KIND, 1, &kind, &err) == -1 ||
 	    proto_get_int(ctx->req->body, "max", 0, &max, &err) == -1)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
 	if (strcmp(kind, PROTO_KIND_FETCH) != 0 &&
@@ -573,9 +573,9 @@ jobd_h_task_heartbeat(struct rep_ctx *ctx, void *arg)
 
 	if (lease_ref_parse(ctx, &ref) == -1)
 		return -1;
-	if (proto_get_obj(ctx->req->body, "progress", 0, &progress,
+	if (proto_get_obj(ctx->req->body, PROTO_F_PROGRESS, 0, &progress,
 	    &err) == -1 ||
-	    proto_get_obj(ctx->req->body, "checkpoint", 0, &checkpoint,
+	    proto_get_obj(ctx->req->body, PROTO_F_CHECKPOINT, 0, &checkpoint,
 	    &err) == -1)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
 	if (lease_heartbeat(jd, ctx, &ref, progress, checkpoint,
@@ -598,7 +598,7 @@ jobd_h_task_finish(struct rep_ctx *ctx, void *arg)
 
 	if (lease_ref_parse(ctx, &ref) == -1)
 		return -1;
-	if (proto_get_obj(ctx->req->body, "progress", 0, &progress,
+	if (proto_get_obj(ctx->req->body, PROTO_F_PROGRESS, 0, &progress,
 	    &err) == -1 ||
 	    proto_get_obj(ctx->req->body, "result", 0, &result, &err) == -1)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);

@@ -206,7 +206,7 @@ call_free(struct call *c)
 		nng_ctx_close(c->ctx);
 		nng_aio_free(c->aio);
 	}
-	cJSON_free(c->buf);
+	free(c->buf);
 	free(c);
 }
 
@@ -234,7 +234,7 @@ call_answer(struct call *c, struct proto_reply *rep, const char *err)
 	}
 	if (rep != NULL)
 		rep->memo = NULL;
-	cJSON_free(memo.json);
+	free(memo.json);
 }
 
 /* loop thread: a batch carrier is done; answer each member */
@@ -341,7 +341,7 @@ call_send(struct bridge *b, struct call *c)
 		nng_msg_free(msg);
 		return -1;
 	}
-	cJSON_free(c->buf);
+	free(c->buf);
 	c->buf = NULL;
 	c->state = CALL_SEND;
 	left = c->deadline_ms - mono_ms();

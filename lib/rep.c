@@ -137,7 +137,7 @@ dispatch_batch(const struct rep_route *routes, void *arg,
 			cJSON *c = cJSON_GetArrayItem(calls, i);
 			cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
 
-			cJSON_free(parts[i]);
+			free(parts[i]);
 			parts[i] = proto_reply_err_encode(cJSON_IsString(id) ?
 			    id->valuestring : "-", PROTO_E_INTERNAL,
 			    "database error: the commit failed", &lens[i]);
@@ -150,7 +150,7 @@ dispatch_batch(const struct rep_route *routes, void *arg,
 	out = n == cJSON_GetArraySize(calls) ?
 	    proto_batch_encode(batch->id, 1, parts, lens, n, outlen) : NULL;
 	for (i = 0; i < n; i++)
-		cJSON_free(parts[i]);
+		free(parts[i]);
 	return out;
 }
 
@@ -226,7 +226,7 @@ rep_readable(evutil_socket_t fd, short what, void *arg)
 			}
 		} else
 			nng_msg_free(msg);
-		cJSON_free(out);
+		free(out);
 	}
 }
 
@@ -325,14 +325,14 @@ probe_start(struct rep_server *s, uint64_t now_ms)
 	proto_new_reqid(reqid);
 	buf = proto_request_encode(reqid, PROTO_PING, NULL, &len);
 	if (buf == NULL || nng_msg_alloc(&msg, 0) != 0) {
-		cJSON_free(buf);
+		free(buf);
 		nng_aio_free(s->probe_aio);
 		s->probe_aio = NULL;
 		nng_close(s->probe);
 		return;
 	}
 	nng_msg_append(msg, buf, len);
-	cJSON_free(buf);
+	free(buf);
 	atomic_store(&s->probe_ok, 0);
 	s->probe_sent = 0;
 	s->probing = 1;

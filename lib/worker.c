@@ -40,30 +40,30 @@ task_begin(struct worker *w, const cJSON *obj)
 	t->refs = 1;
 	TAILQ_INSERT_TAIL(&w->tasks, t, entry);
 	w->held++;
-	if (proto_get_int(t->leased, F_TASK_ID, 1, &t->pub.task_id,
-	    &err) == -1 || proto_get_str(t->leased, F_LEASE_ID, 1, &s,
+	if (proto_get_int(t->leased, PROTO_F_TASK_ID, 1, &t->pub.task_id,
+	    &err) == -1 || proto_get_str(t->leased, PROTO_F_LEASE_ID, 1, &s,
 	    &err) == -1) {
 		log_warnx("%s: bad task from jobd: %s", __func__, err);
 		wk_task_dead(t);
 		return;
 	}
 	snprintf(t->pub.lease_id, sizeof(t->pub.lease_id), "%s", s);
-	if (proto_get_str(t->leased, F_JOB_ID, 0, &s, NULL) == 0 && s)
+	if (proto_get_str(t->leased, PROTO_F_JOB_ID, 0, &s, NULL) == 0 && s)
 		snprintf(t->pub.job_id, sizeof(t->pub.job_id), "%s", s);
-	proto_get_int(t->leased, F_ATTEMPT, 0, &t->pub.attempt, NULL);
-	if (proto_get_obj(t->leased, F_JOB, 0, &o, NULL) == 0)
+	proto_get_int(t->leased, PROTO_F_ATTEMPT, 0, &t->pub.attempt, NULL);
+	if (proto_get_obj(t->leased, PROTO_F_JOB, 0, &o, NULL) == 0)
 		t->pub.job = o;
-	if (proto_get_obj(t->leased, F_CHECKPOINT, 0, &o, NULL) == 0)
+	if (proto_get_obj(t->leased, PROTO_F_CHECKPOINT, 0, &o, NULL) == 0)
 		t->pub.checkpoint = o;
-	if (proto_get_obj(t->leased, F_PROGRESS, 0, &o, NULL) == 0)
+	if (proto_get_obj(t->leased, PROTO_F_PROGRESS, 0, &o, NULL) == 0)
 		t->pub.progress = o;
-	if (proto_get_obj(t->leased, F_MEDIA, 0, &o, NULL) == 0)
+	if (proto_get_obj(t->leased, PROTO_F_MEDIA, 0, &o, NULL) == 0)
 		t->pub.media = o;
 	if (t->pub.progress)
 		t->progress = cJSON_Duplicate(t->pub.progress, 1);
 
 	left = wk_lease_left_ms(cJSON_GetObjectItemCaseSensitive(t->leased,
-	    F_EXPIRES));
+	    PROTO_F_EXPIRES));
 	if (left <= 0)
 		left = w->d->cf.jobd.lease_seconds * 1000;
 	t->hb_ms = (int)(left / 3);
@@ -114,7 +114,7 @@ lease_done(const struct proto_reply *rep, const char *err, void *arg)
 	if (w->jobd_away)
 		log_info("jobd: back");
 	w->jobd_away = 0;
-	if (proto_get_arr(rep->body, F_TASKS, 1, &tasks, NULL) == 0) {
+	if (proto_get_arr(rep->body, PROTO_F_TASKS, 1, &tasks, NULL) == 0) {
 		cJSON_ArrayForEach(it, tasks) {
 			task_begin(w, it);
 			n++;
@@ -172,8 +172,8 @@ worker_event(const char *topic, cJSON *body, void *arg)
 	int64_t		 seq = 0;
 	int		 lost = 0;
 
-	if (proto_get_int(body, F_SEQ, 0, &seq, NULL) == 0 &&
-	    proto_get_str(body, F_EPOCH, 0, &epoch, NULL) == 0 && epoch) {
+	if (proto_get_int(body, PROTO_F_SEQ, 0, &seq, NULL) == 0 &&
+	    proto_get_str(body, PROTO_F_EPOCH, 0, &epoch, NULL) == 0 && epoch) {
 		if (strcmp(epoch, w->ev_epoch) != 0 ||
 		    (w->ev_seq && seq != w->ev_seq + 1))
 			lost = w->ev_seq != 0 || w->ev_epoch[0] != '\0';
@@ -190,7 +190,7 @@ worker_event(const char *topic, cJSON *body, void *arg)
 			}
 	}
 	if (strcmp(topic, PROTO_EV_WORK) == 0) {
-		if (proto_get_str(body, F_KIND, 0, &s, NULL) == 0 && s &&
+		if (proto_get_str(body, PROTO_F_KIND, 0, &s, NULL) == 0 && s &&
 		    strcmp(s, w->ops->kind) != 0)
 			return;
 		w->idle_ms = 0;
@@ -201,7 +201,7 @@ worker_event(const char *topic, cJSON *body, void *arg)
 		 * heartbeat says cancelled. A media task may have been handed
 		 * to another job still waiting for its URL.
 		 */
-		if (proto_get_str(body, F_JOB_ID, 1, &s, NULL) == -1 ||
+		if (proto_get_str(body, PROTO_F_JOB_ID, 1, &s, NULL) == -1 ||
 		    proto_id_parse(s, PROTO_PFX_JOB, a) == -1)
 			return;
 		for (t = TAILQ_FIRST(&w->tasks); t != NULL; t = next) {

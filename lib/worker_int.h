@@ -12,24 +12,6 @@
 
 #include "lib/worker.h"
 
-/* reply and event fields of the worker protocol (proto.h) */
-#define F_TASKS		"tasks"
-#define F_TASK_ID	"task_id"
-#define F_LEASE_ID	"lease_id"
-#define F_JOB_ID	"job_id"
-#define F_ATTEMPT	"attempt"
-#define F_JOB		"job"
-#define F_CHECKPOINT	"checkpoint"
-#define F_PROGRESS	"progress"
-#define F_MEDIA		"media"
-#define F_POSTS		"posts"
-#define F_COMMENTS	"comments"
-#define F_EXPIRES	"lease_expires_at"
-#define F_CANCELLED	"cancelled"
-#define F_SEQ		"seq"
-#define F_EPOCH		"epoch"
-#define F_KIND		"kind"
-
 #define LEASE_TIMEOUT_MS	5000
 #define HB_TIMEOUT_MS		5000
 #define REPORT_TIMEOUT_MS	20000

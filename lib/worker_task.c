@@ -367,18 +367,18 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	    batch)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	if (posts)
-		cJSON_AddItemToObject(r->body, F_POSTS, posts);
+		cJSON_AddItemToObject(r->body, PROTO_F_POSTS, posts);
 	if (comments)
-		cJSON_AddItemToObject(r->body, F_COMMENTS, comments);
+		cJSON_AddItemToObject(r->body, PROTO_F_COMMENTS, comments);
 	if (media)
-		cJSON_AddItemToObject(r->body, F_MEDIA, media);
+		cJSON_AddItemToObject(r->body, PROTO_F_MEDIA, media);
 	if (progress) {
 		cJSON_Delete(t->progress);
 		t->progress = cJSON_Duplicate(progress, 1);
-		cJSON_AddItemToObject(r->body, F_PROGRESS, progress);
+		cJSON_AddItemToObject(r->body, PROTO_F_PROGRESS, progress);
 	}
 	if (checkpoint)
-		cJSON_AddItemToObject(r->body, F_CHECKPOINT, checkpoint);
+		cJSON_AddItemToObject(r->body, PROTO_F_CHECKPOINT, checkpoint);
 	/* raw objects travel as the attachment, neither escaped nor parsed */
 	if (worker_detach(r->body, &r->att, &r->attlen) == -1)
 		fatalx("%s: out of memory", __func__);
@@ -513,7 +513,7 @@ hb_done(const struct proto_reply *rep, const char *err, void *arg)
 		log_warnx("task %lld: heartbeat: %s: %s",
 		    (long long)t->pub.task_id, rep->err_code,
 		    rep->err_message);
-	else if (proto_get_bool(rep->body, F_CANCELLED, 0, &cancelled,
+	else if (proto_get_bool(rep->body, PROTO_F_CANCELLED, 0, &cancelled,
 	    NULL) == 0 && cancelled)
 		task_cancel(t);
 	if (t->hb_again && !t->dead) {

@@ -336,6 +336,21 @@
 #define PROTO_KIND_FETCH	"fetch"
 #define PROTO_KIND_MEDIA	"media"
 
+/* fields of the worker protocol's requests, replies and events (above) */
+#define PROTO_F_TASKS		"tasks"
+#define PROTO_F_TASK_ID		"task_id"
+#define PROTO_F_LEASE_ID	"lease_id"
+#define PROTO_F_JOB_ID		"job_id"
+#define PROTO_F_ATTEMPT		"attempt"
+#define PROTO_F_JOB		"job"
+#define PROTO_F_CHECKPOINT	"checkpoint"
+#define PROTO_F_PROGRESS	"progress"
+#define PROTO_F_EXPIRES		"lease_expires_at"
+#define PROTO_F_CANCELLED	"cancelled"
+#define PROTO_F_SEQ		"seq"
+#define PROTO_F_EPOCH		"epoch"
+#define PROTO_F_KIND		"kind"
+
 /* id prefixes */
 #define PROTO_PFX_WORKSPACE	"ws_"
 #define PROTO_PFX_JOB		"job_"
@@ -404,7 +419,7 @@ struct proto_request {
  */
 struct proto_memo {
 	const cJSON	*of;
-	char		*json;		/* cJSON_free'd */
+	char		*json;		/* free()d */
 	size_t		 len;
 };
 

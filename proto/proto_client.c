@@ -74,7 +74,7 @@ proto_client_call(struct proto_client *c, const char *type, cJSON *body,
 	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, timeout_ms);
 	rv = nng_send(c->sock, buf, len, 0);
-	cJSON_free(buf);
+	free(buf);
 	if (rv != 0) {
 		*errp = rv == NNG_ETIMEDOUT ? "jobd did not answer in time" :
 		    nng_strerror(rv);

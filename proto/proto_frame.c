@@ -188,7 +188,7 @@ proto_request_encode_att(const char *reqid, const char *type,
 		*lenp = len;
 		return buf;
 	}
-	/* cJSON allocates with malloc (no hooks are installed anywhere) */
+	/* proto_request_encode allocates with malloc (jtext_print) */
 	if ((n = realloc(buf, len + 1 + attlen)) == NULL) {
 		free(buf);
 		return NULL;

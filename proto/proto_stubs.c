@@ -104,7 +104,7 @@ proto_job_get_req(const char *workspace_id, const char *job_id)
 
 	if (workspace_id != NULL)
 		cJSON_AddStringToObject(b, "workspace_id", workspace_id);
-	cJSON_AddStringToObject(b, "job_id", job_id);
+	cJSON_AddStringToObject(b, PROTO_F_JOB_ID, job_id);
 	return b;
 }
 
@@ -134,7 +134,7 @@ proto_task_lease_req(const char *worker, const char *kind, int max)
 	cJSON *b = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(b, "worker", worker);
-	cJSON_AddStringToObject(b, "kind", kind);
+	cJSON_AddStringToObject(b, PROTO_F_KIND, kind);
 	cJSON_AddNumberToObject(b, "max", max);
 	return b;
 }
@@ -144,8 +144,8 @@ task_body(int64_t task_id, const char *lease_id)
 {
 	cJSON *b = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(b, "task_id", (double)task_id);
-	cJSON_AddStringToObject(b, "lease_id", lease_id);
+	cJSON_AddNumberToObject(b, PROTO_F_TASK_ID, (double)task_id);
+	cJSON_AddStringToObject(b, PROTO_F_LEASE_ID, lease_id);
 	return b;
 }
 
@@ -156,10 +156,10 @@ proto_task_heartbeat_req(int64_t task_id, const char *lease_id,
 	cJSON *b = task_body(task_id, lease_id);
 
 	if (progress)
-		cJSON_AddItemToObject(b, "progress",
+		cJSON_AddItemToObject(b, PROTO_F_PROGRESS,
 		    cJSON_Duplicate(progress, 1));
 	if (checkpoint)
-		cJSON_AddItemToObject(b, "checkpoint",
+		cJSON_AddItemToObject(b, PROTO_F_CHECKPOINT,
 		    cJSON_Duplicate(checkpoint, 1));
 	return b;
 }
@@ -183,7 +183,7 @@ proto_task_finish_req(int64_t task_id, const char *lease_id,
 	cJSON *b = task_body(task_id, lease_id);
 
 	if (progress)
-		cJSON_AddItemToObject(b, "progress",
+		cJSON_AddItemToObject(b, PROTO_F_PROGRESS,
 		    cJSON_Duplicate(progress, 1));
 	if (result)
 		cJSON_AddItemToObject(b, "result",

@@ -44,7 +44,9 @@ def main():
     print("soak: seed %d, %d kills among %s" % (seed, opts.kills,
                                                  ", ".join(victims)))
     with FakeReddit(scenario=opts.scenario) as fake, \
-            Stack(env=fake_env(fake, RSCRAPE_JOBD_LEASE_SECONDS="3"),
+            Stack(env=fake_env(fake, RSCRAPE_JOBD_LEASE_SECONDS="3",
+                               # the fake's truth fails its 3 MiB file
+                               RSCRAPE_MEDIAD_MAX_BYTES="2000000"),
                   request_timeout_ms=3000) as s:
         for d in victims:
             s.start(d)
