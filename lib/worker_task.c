@@ -301,7 +301,8 @@ worker_records(const cJSON *arr)
 int
 worker_detach(cJSON *body, char **attp, size_t *attlenp)
 {
-	static const char *const arrays[] = { F_POSTS, F_COMMENTS, NULL };
+	static const char *const arrays[] = { PROTO_F_POSTS,
+	    PROTO_F_COMMENTS, NULL };
 	const char *const *a;
 	struct jtext	 att = { NULL, 0, 0 };
 	cJSON		*rec, *raw;
