@@ -207,6 +207,11 @@ test_paths(void **state)
 	assert_true(gw_path_match(job, "/api/v1/workspaces/nope/jobs/x", &p));
 	assert_false(p.ws_ok || p.job_ok);
 	assert_false(gw_path_match(job, "/api/v1/workspaces/x/jobs/a/b", &p));
+	/* the shape alone (p NULL): the same answers, nothing parsed */
+	assert_true(gw_path_match(job, "/api/v1/workspaces/nope/jobs/x", NULL));
+	assert_false(gw_path_match(job, "/api/v1/workspaces/x/jobs/a/b",
+	    NULL));
+	assert_false(gw_path_match(jobs, "/api/v1/workspaces/x/jobs/", NULL));
 	assert_false(gw_path_match(jobs, "/api/v1/workspaces/x/jobs/", &p));
 	assert_false(gw_path_match(job, "/api/v1/workspaces/x/jobs/", &p));
 	assert_false(gw_path_match(jobs, "/api/v2/workspaces/x/jobs", &p));
