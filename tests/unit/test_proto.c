@@ -149,6 +149,71 @@ test_request_roundtrip(void **state)
 	cJSON_free(s);
 }
 
+/* envelopes are written as text: exactly what cJSON would print */
+static void
+test_envelopes_are_cjson_text(void **state)
+{
+	static const char *bodies[] = {
+		NULL,
+		"{}",
+		"{\"a\":[1,-2,3.5,1e300,null,true,false],\"s\":\"q\\\"\\\\\\n\\u0001\"}",
+		"{\"job\":{\"id\":\"job_x\",\"config\":{\"limit\":100},"
+		    "\"progress\":{}}}",
+	};
+	cJSON	*o, *b;
+	char	*want, *got;
+	size_t	 i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		b = bodies[i] ? cJSON_Parse(bodies[i]) : NULL;
+		assert_true(bodies[i] == NULL || b != NULL);
+
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "v", PROTO_VERSION);
+		cJSON_AddStringToObject(o, "id", "r\"1");
+		cJSON_AddStringToObject(o, "type", PROTO_JOB_GET);
+		cJSON_AddItemToObject(o, "body", b ? cJSON_Duplicate(b, 1) :
+		    cJSON_CreateObject());
+		want = cJSON_PrintUnformatted(o);
+		got = proto_request_encode("r\"1", PROTO_JOB_GET, b, &len);
+		assert_string_equal(got, want);
+		assert_int_equal(len, strlen(want));
+		cJSON_free(want);
+		free(got);
+		cJSON_Delete(o);
+
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "v", PROTO_VERSION);
+		cJSON_AddStringToObject(o, "id", "r2");
+		cJSON_AddBoolToObject(o, "ok", 1);
+		cJSON_AddItemToObject(o, "body", b ? cJSON_Duplicate(b, 1) :
+		    cJSON_CreateObject());
+		want = cJSON_PrintUnformatted(o);
+		got = proto_reply_ok_encode("r2", b, &len);
+		assert_string_equal(got, want);
+		assert_int_equal(len, strlen(want));
+		cJSON_free(want);
+		free(got);
+		cJSON_Delete(o);
+		cJSON_Delete(b);
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "v", PROTO_VERSION);
+	cJSON_AddStringToObject(o, "id", "r3");
+	cJSON_AddBoolToObject(o, "ok", 0);
+	b = cJSON_AddObjectToObject(o, "error");
+	cJSON_AddStringToObject(b, "code", PROTO_E_NOT_FOUND);
+	cJSON_AddStringToObject(b, "message", "");
+	want = cJSON_PrintUnformatted(o);
+	got = proto_reply_err_encode("r3", PROTO_E_NOT_FOUND, NULL, &len);
+	assert_string_equal(got, want);
+	assert_int_equal(len, strlen(want));
+	cJSON_free(want);
+	free(got);
+	cJSON_Delete(o);
+}
+
 static void
 test_reqids_differ(void **state)
 {
@@ -823,6 +888,7 @@ main(void)
 		cmocka_unit_test(test_request_parse_table),
 		cmocka_unit_test(test_request_parse_is_length_bounded),
 		cmocka_unit_test(test_request_roundtrip),
+		cmocka_unit_test(test_envelopes_are_cjson_text),
 		cmocka_unit_test(test_reqids_differ),
 		cmocka_unit_test(test_reply_ok_and_error),
 		cmocka_unit_test(test_reply_parse_table),
