@@ -129,6 +129,14 @@ struct jobd {
 	int		 batch_tx;
 	int		 in_savepoint;
 	int		 ev_mark;
+	/*
+	 * work.available goes out at most once per kind every
+	 * EVENTS_WORK_GAP_MS (jobd_events.c); one due meanwhile waits for
+	 * work_ev. [fetch, media]
+	 */
+	int64_t		 work_sent_ms[2];
+	int		 work_due[2];
+	struct event	*work_ev;	/* NULL: publish at once (unit tests) */
 	/* tests watch events here; called after each publish */
 	void		(*ev_hook)(const char *topic, const cJSON *body, void *arg);
 	void		*ev_hook_arg;
@@ -328,7 +336,8 @@ int	 plugins_hold(struct jobd *jd, int64_t jid, sqlite3_stmt *row,
 cJSON	*plugins_progress(sqlite3_stmt *row);
 
 /* jobd_events.c: pub socket; events queue until the transaction commits */
-int	 events_open(struct jobd *jd, const char *url, const char **errp);
+int	 events_open(struct jobd *jd, struct event_base *base, const char *url,
+	    const char **errp);
 void	 events_close(struct jobd *jd);
 void	 events_queue(struct jobd *jd, const char *topic, cJSON *body);
 void	 events_flush(struct jobd *jd);

@@ -193,7 +193,7 @@ jobd_daemon_init(struct daemon *d)
 	snprintf(path, sizeof(path), "%s/rscrape.db", d->cf.paths.state_dir);
 	if (jobd_state_init(jd, path, d->cf.jobd.lease_seconds) == -1)
 		return -1;
-	if (events_open(jd, d->cf.events_url, &err) == -1) {
+	if (events_open(jd, d->base, d->cf.events_url, &err) == -1) {
 		log_warnx("events %s: %s", d->cf.events_url, err);
 		return -1;
 	}

@@ -275,7 +275,8 @@
  *     job.status     {job_id, workspace_id, status, error_message,
  *                     posts_scraped, comments_scraped, media_downloaded}
  *     job.cancel     {job_id}
- *     work.available {kind}
+ *     work.available {kind}   at most one per kind every 25 ms, and
+ *                     one a second while tasks of the kind are queued
  */
 #ifndef RSCRAPE_PROTO_H
 #define RSCRAPE_PROTO_H

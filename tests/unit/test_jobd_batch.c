@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "jobd/jobd.h"
 
@@ -133,12 +134,61 @@ test_batch_commits_once_and_undoes_only_the_failed_call(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void
+queue_work(struct jobd *jd, const char *kind)
+{
+	cJSON	*ev = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(ev, PROTO_F_KIND, kind);
+	events_queue(jd, PROTO_EV_WORK, ev);
+}
+
+/*
+ * work.available: the first commit's goes out at once; the next ones
+ * within the gap become one, sent when the gap is over; each kind on its
+ * own.
+ */
+static void
+test_work_hints_are_spaced(void **state)
+{
+	struct jobd		 jd;
+	struct event_base	*base;
+	const char		*err = NULL;
+	int			 i;
+
+	(void)state;
+	memset(&jd, 0, sizeof(jd));
+	assert_non_null(base = event_base_new());
+	assert_int_equal(events_open(&jd, base, "inproc://test-work-hints",
+	    &err), 0);
+	jd.ev_hook = count_events;
+	n_work = 0;
+	queue_work(&jd, PROTO_KIND_FETCH);
+	events_flush(&jd);
+	assert_int_equal(n_work, 1);
+	for (i = 0; i < 5; i++) {
+		queue_work(&jd, PROTO_KIND_FETCH);
+		events_flush(&jd);
+	}
+	assert_int_equal(n_work, 1);		/* held back */
+	queue_work(&jd, PROTO_KIND_MEDIA);
+	events_flush(&jd);
+	assert_int_equal(n_work, 2);		/* another kind: at once */
+	assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	assert_int_equal(n_work, 3);		/* the held-back one, once */
+	(void)event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(n_work, 3);
+	events_close(&jd);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_batch_commits_once_and_undoes_only_the_failed_call),
+		cmocka_unit_test(test_work_hints_are_spaced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
