@@ -136,6 +136,35 @@ test_strings_word_edges(void **state)
 			}
 }
 
+/* jtext_strn stops at n (no NUL needed); jtext_num prints as cJSON */
+static void
+test_strn_num(void **state)
+{
+	static const double nums[] = { 0, -0.0, 1, -1, 1774940540.0, 0.1,
+	    1e15, 123456789012345678.0, 1e300, -2.25e-7, INFINITY, NAN };
+	struct jtext	 t = { NULL, 0, 0 };
+	const char	 nonul[8] = { 'a', 'b', 'c', '"', 'd', '\n', 'e', 'f' };
+	cJSON		*j;
+	char		*want;
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(jtext_strn(&t, nonul, 6), 0);
+	assert_int_equal(t.len, strlen("\"abc\\\"d\\n\""));
+	assert_memory_equal(t.s, "\"abc\\\"d\\n\"", t.len);
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		t.len = 0;
+		assert_int_equal(jtext_num(&t, nums[i]), 0);
+		j = cJSON_CreateNumber(nums[i]);
+		want = cJSON_PrintUnformatted(j);
+		assert_int_equal(t.len, strlen(want));
+		assert_memory_equal(t.s, want, t.len);
+		free(want);
+		cJSON_Delete(j);
+	}
+	free(t.s);
+}
+
 int
 main(void)
 {
@@ -143,6 +172,7 @@ main(void)
 		cmocka_unit_test(test_print_is_cjson),
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_strings_word_edges),
+		cmocka_unit_test(test_strn_num),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
