@@ -309,8 +309,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	    "WHERE jid = ?1",
 	[ST_TASK_INSERT] = "INSERT INTO tasks(jid, kind, state, url_id, "
 	    "created_at, updated_at) VALUES (?1, ?2, 0, ?3, ?4, ?4)",
-	[ST_TASK_QUEUED] = "SELECT kind FROM tasks WHERE state = 0 "
-	    "GROUP BY kind",
+	/* a point lookup per kind: GROUP BY kind read every queued task */
+	[ST_TASK_QUEUED] = "SELECT 1 FROM tasks WHERE state = 0 AND kind = ?1 "
+	    "LIMIT 1",
 	[ST_TASK_LEASE] = "UPDATE tasks SET state = 1, attempt = attempt + 1, "
 	    "lease_id = ?2, worker = ?3, lease_expires_at = ?4, "
 	    "updated_at = ?5 WHERE task_id = (SELECT task_id FROM tasks "
