@@ -7,13 +7,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 
 #include "jobd/jobd.h"
+#include "lib/daemon.h"
 #include "lib/log.h"
 
 /*
@@ -26,15 +26,6 @@
 
 static const char *const work_kinds[2] = { PROTO_KIND_FETCH,
 	PROTO_KIND_MEDIA };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 work_publish(struct jobd *jd, int i, int64_t now)
@@ -51,7 +42,7 @@ static void
 work_due_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct jobd	*jd = arg;
-	int64_t		 now = mono_ms();
+	int64_t		 now = daemon_mono_ms();
 	int		 i;
 
 	(void)fd;
@@ -65,7 +56,7 @@ work_due_cb(evutil_socket_t fd, short what, void *arg)
 static void
 work_wake(struct jobd *jd, int i)
 {
-	int64_t		 now = mono_ms(), wait;
+	int64_t		 now = daemon_mono_ms(), wait;
 	struct timeval	 tv;
 
 	wait = jd->work_sent_ms[i] + EVENTS_WORK_GAP_MS - now;

@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
 #include "lib/bridge.h"
+#include "lib/daemon.h"
 #include "lib/log.h"
 
 enum call_state { CALL_SEND, CALL_RECV, CALL_DONE };
@@ -92,15 +92,6 @@ struct bridge {
 	struct call	*wire;
 	int		 nwire;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -180,7 +171,7 @@ call_aio_cb(void *arg)
 	}
 	if (c->state == CALL_SEND) {
 		c->state = CALL_RECV;
-		left = c->deadline_ms - mono_ms();
+		left = c->deadline_ms - daemon_mono_ms();
 		if (left < 1)
 			left = 1;
 		nng_aio_set_timeout(c->aio, (nng_duration)left);
@@ -344,7 +335,7 @@ call_send(struct bridge *b, struct call *c)
 	free(c->buf);
 	c->buf = NULL;
 	c->state = CALL_SEND;
-	left = c->deadline_ms - mono_ms();
+	left = c->deadline_ms - daemon_mono_ms();
 	nng_aio_set_timeout(c->aio, (nng_duration)(left < 1 ? 1 : left));
 	nng_aio_set_msg(c->aio, msg);
 	wire_add(b, c);
@@ -378,7 +369,7 @@ pending_expire(evutil_socket_t fd, short what, void *arg)
 	struct bridge	*b = arg;
 	struct call	*c, **pp, *prev = NULL;
 	struct timeval	 tv;
-	int64_t		 now = mono_ms(), next = INT64_MAX;
+	int64_t		 now = daemon_mono_ms(), next = INT64_MAX;
 
 	(void)fd;
 	(void)what;
@@ -577,7 +568,7 @@ call_enqueue(struct bridge *b, struct call *c, int timeout_ms, bridge_cb cb,
 	c->b = b;
 	c->cb = cb;
 	c->arg = arg;
-	c->deadline_ms = mono_ms() + timeout_ms;
+	c->deadline_ms = daemon_mono_ms() + timeout_ms;
 	b->inflight++;
 	if (b->pend_tail)
 		b->pend_tail->next = c;

@@ -62,6 +62,8 @@ void		 daemon_ready(struct daemon *d);
 /* leave the loop; the skeleton then calls fini and exits with exit_code */
 void		 daemon_exit(struct daemon *d);
 uint64_t	 daemon_now_ms(void);
+/* milliseconds of CLOCK_MONOTONIC: for deadlines and gaps, never shown */
+int64_t		 daemon_mono_ms(void);
 /* RFC 3339 UTC with Z: "2026-03-20T14:00:00Z" */
 void		 daemon_fmt_time(int64_t ms, char *buf, size_t len);
 
