@@ -216,18 +216,24 @@ jtext_value(struct jtext *t, const cJSON *item)
 }
 
 char *
+jtext_end(struct jtext *t, int ok, size_t *lenp)
+{
+	if (!ok || jtext_room(t, 1) == -1) {
+		free(t->s);
+		t->s = NULL;
+		return NULL;
+	}
+	t->s[t->len] = '\0';
+	if (lenp != NULL)
+		*lenp = t->len;
+	return t->s;
+}
+
+char *
 jtext_print(const cJSON *item, size_t *lenp)
 {
 	struct jtext	 t = { NULL, 0, 0 };
 
-	if (item == NULL || jtext_value(&t, item) == -1 ||
-	    jtext_room(&t, 1) == -1) {
-		free(t.s);
-		return NULL;
-	}
-	t.s[t.len] = '\0';
-	if (lenp != NULL)
-		*lenp = t.len;
-	return t.s;
+	return jtext_end(&t, item != NULL && jtext_value(&t, item) == 0, lenp);
 }
 

@@ -33,6 +33,11 @@ int	 jtext_strn(struct jtext *t, const char *s, size_t n);
 int	 jtext_num(struct jtext *t, double d);
 /* item and everything below it */
 int	 jtext_value(struct jtext *t, const cJSON *item);
+/*
+ * The text written, NUL-terminated, handed to the caller (free() it); when
+ * !ok (a write failed) it is freed and NULL comes back. lenp may be NULL.
+ */
+char	*jtext_end(struct jtext *t, int ok, size_t *lenp);
 /* the whole text of item, NUL-terminated (malloc'd; lenp may be NULL) */
 char	*jtext_print(const cJSON *item, size_t *lenp);
 

@@ -75,19 +75,6 @@ reqid_valid(const char *s)
  * built as a tree around the body only to be printed: one allocation
  * instead of five per envelope, on every call of every daemon.
  */
-static char *
-envelope_end(struct jtext *t, size_t *lenp)
-{
-	if (jtext_room(t, 1) == -1) {
-		free(t->s);
-		return NULL;
-	}
-	t->s[t->len] = '\0';
-	if (lenp != NULL)
-		*lenp = t->len;
-	return t->s;
-}
-
 static int
 envelope_head(struct jtext *t, const char *reqid)
 {
@@ -115,13 +102,9 @@ proto_request_encode(const char *reqid, const char *type, const cJSON *body,
 {
 	struct jtext	 t = { NULL, 0, 0 };
 
-	if (envelope_head(&t, reqid) == -1 ||
-	    jtext_lit(&t, ",\"type\":", 8) == -1 || jtext_str(&t, type) == -1 ||
-	    envelope_body(&t, body) == -1) {
-		free(t.s);
-		return NULL;
-	}
-	return envelope_end(&t, lenp);
+	return jtext_end(&t, envelope_head(&t, reqid) == 0 &&
+	    jtext_lit(&t, ",\"type\":", 8) == 0 && jtext_str(&t, type) == 0 &&
+	    envelope_body(&t, body) == 0, lenp);
 }
 
 char *
@@ -129,13 +112,9 @@ proto_reply_ok_encode(const char *reqid, const cJSON *body, size_t *lenp)
 {
 	struct jtext	 t = { NULL, 0, 0 };
 
-	if (envelope_head(&t, reqid) == -1 ||
-	    jtext_lit(&t, ",\"ok\":true", 10) == -1 ||
-	    envelope_body(&t, body) == -1) {
-		free(t.s);
-		return NULL;
-	}
-	return envelope_end(&t, lenp);
+	return jtext_end(&t, envelope_head(&t, reqid) == 0 &&
+	    jtext_lit(&t, ",\"ok\":true", 10) == 0 &&
+	    envelope_body(&t, body) == 0, lenp);
 }
 
 char *
@@ -144,16 +123,11 @@ proto_reply_err_encode(const char *reqid, const char *code,
 {
 	struct jtext	 t = { NULL, 0, 0 };
 
-	if (envelope_head(&t, reqid) == -1 ||
-	    jtext_lit(&t, ",\"ok\":false,\"error\":{\"code\":", 28) == -1 ||
-	    jtext_str(&t, code) == -1 ||
-	    jtext_lit(&t, ",\"message\":", 11) == -1 ||
-	    jtext_str(&t, message ? message : "") == -1 ||
-	    jtext_lit(&t, "}}", 2) == -1) {
-		free(t.s);
-		return NULL;
-	}
-	return envelope_end(&t, lenp);
+	return jtext_end(&t, envelope_head(&t, reqid) == 0 &&
+	    jtext_lit(&t, ",\"ok\":false,\"error\":{\"code\":", 28) == 0 &&
+	    jtext_str(&t, code) == 0 &&
+	    jtext_lit(&t, ",\"message\":", 11) == 0 &&
+	    jtext_str(&t, message) == 0 && jtext_lit(&t, "}}", 2) == 0, lenp);
 }
 
 /* Common envelope checks: v, id; every key must be in allowed. */
