@@ -343,6 +343,9 @@ void	 events_queue(struct jobd *jd, const char *topic, cJSON *body);
 void	 events_flush(struct jobd *jd);
 void	 events_discard(struct jobd *jd);
 void	 events_publish(struct jobd *jd, const char *topic, cJSON *body);
+/* work.available for events_work_kinds[i] now (the cron's re-hint) */
+extern const char *const events_work_kinds[2];
+void	 events_work_now(struct jobd *jd, int i);
 
 /* small helpers shared by the handlers (jobd_api.c) */
 extern const char *const job_statuses[];

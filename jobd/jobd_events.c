@@ -24,7 +24,7 @@
  */
 #define EVENTS_WORK_GAP_MS	25
 
-static const char *const work_kinds[2] = { PROTO_KIND_FETCH,
+const char *const events_work_kinds[2] = { PROTO_KIND_FETCH,
 	PROTO_KIND_MEDIA };
 
 static void
@@ -32,10 +32,17 @@ work_publish(struct jobd *jd, int i, int64_t now)
 {
 	cJSON	*ev = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(ev, PROTO_F_KIND, work_kinds[i]);
+	cJSON_AddStringToObject(ev, PROTO_F_KIND, events_work_kinds[i]);
 	jd->work_sent_ms[i] = now;
 	jd->work_due[i] = 0;
 	events_publish(jd, PROTO_EV_WORK, ev);
+}
+
+/* the cron's re-hint: now, whatever the gap */
+void
+events_work_now(struct jobd *jd, int i)
+{
+	work_publish(jd, i, daemon_mono_ms());
 }
 
 static void

@@ -113,9 +113,6 @@ void
 jobd_cron_run(struct jobd *jd, int64_t now_ms)
 {
 	sqlite3_stmt	*st;
-	cJSON		*ev;
-	static const char *const kinds[2] = { PROTO_KIND_FETCH,
-	    PROTO_KIND_MEDIA };
 	int64_t		 running = 0, leased = 0;
 	int		 i;
 
@@ -129,12 +126,10 @@ jobd_cron_run(struct jobd *jd, int64_t now_ms)
 	 */
 	for (i = 0; i < 2; i++) {
 		st = jobd_stmt(jd, ST_TASK_QUEUED);
-		sqlite3_bind_text(st, 1, kinds[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			ev = cJSON_CreateObject();
-			cJSON_AddStringToObject(ev, PROTO_F_KIND, kinds[i]);
-			events_publish(jd, PROTO_EV_WORK, ev);
-		}
+		sqlite3_bind_text(st, 1, events_work_kinds[i], -1,
+		    SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			events_work_now(jd, i);
 		sqlite3_reset(st);
 	}
 
