@@ -149,6 +149,33 @@ test_request_roundtrip(void **state)
 	cJSON_free(s);
 }
 
+/* cJSON's text of {"v":1,"id":id,<key>:<item>,<key2>:<item2>} */
+static char *
+cjson_envelope(const char *id, const char *key, cJSON *item,
+    const char *key2, cJSON *item2)
+{
+	cJSON	*o = cJSON_CreateObject();
+	char	*s;
+
+	cJSON_AddNumberToObject(o, "v", PROTO_VERSION);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddItemToObject(o, key, item);
+	cJSON_AddItemToObject(o, key2, item2);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static void
+assert_text(char *got, size_t len, char *want)
+{
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	assert_int_equal(len, strlen(want));
+	free(got);
+	cJSON_free(want);
+}
+
 /* envelopes are written as text: exactly what cJSON would print */
 static void
 test_envelopes_are_cjson_text(void **state)
@@ -160,58 +187,30 @@ test_envelopes_are_cjson_text(void **state)
 		"{\"job\":{\"id\":\"job_x\",\"config\":{\"limit\":100},"
 		    "\"progress\":{}}}",
 	};
-	cJSON	*o, *b;
-	char	*want, *got;
-	size_t	 i, len;
+	cJSON	*b, *e;
+	char	*got;
+	size_t	 i, len = 0;
 
 	(void)state;
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		b = bodies[i] ? cJSON_Parse(bodies[i]) : NULL;
 		assert_true(bodies[i] == NULL || b != NULL);
-
-		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "v", PROTO_VERSION);
-		cJSON_AddStringToObject(o, "id", "r\"1");
-		cJSON_AddStringToObject(o, "type", PROTO_JOB_GET);
-		cJSON_AddItemToObject(o, "body", b ? cJSON_Duplicate(b, 1) :
-		    cJSON_CreateObject());
-		want = cJSON_PrintUnformatted(o);
 		got = proto_request_encode("r\"1", PROTO_JOB_GET, b, &len);
-		assert_string_equal(got, want);
-		assert_int_equal(len, strlen(want));
-		cJSON_free(want);
-		free(got);
-		cJSON_Delete(o);
-
-		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "v", PROTO_VERSION);
-		cJSON_AddStringToObject(o, "id", "r2");
-		cJSON_AddBoolToObject(o, "ok", 1);
-		cJSON_AddItemToObject(o, "body", b ? cJSON_Duplicate(b, 1) :
-		    cJSON_CreateObject());
-		want = cJSON_PrintUnformatted(o);
+		assert_text(got, len, cjson_envelope("r\"1", "type",
+		    cJSON_CreateString(PROTO_JOB_GET), "body",
+		    b ? cJSON_Duplicate(b, 1) : cJSON_CreateObject()));
 		got = proto_reply_ok_encode("r2", b, &len);
-		assert_string_equal(got, want);
-		assert_int_equal(len, strlen(want));
-		cJSON_free(want);
-		free(got);
-		cJSON_Delete(o);
+		assert_text(got, len, cjson_envelope("r2", "ok",
+		    cJSON_CreateTrue(), "body",
+		    b ? cJSON_Duplicate(b, 1) : cJSON_CreateObject()));
 		cJSON_Delete(b);
 	}
-	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "v", PROTO_VERSION);
-	cJSON_AddStringToObject(o, "id", "r3");
-	cJSON_AddBoolToObject(o, "ok", 0);
-	b = cJSON_AddObjectToObject(o, "error");
-	cJSON_AddStringToObject(b, "code", PROTO_E_NOT_FOUND);
-	cJSON_AddStringToObject(b, "message", "");
-	want = cJSON_PrintUnformatted(o);
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "code", PROTO_E_NOT_FOUND);
+	cJSON_AddStringToObject(e, "message", "");
 	got = proto_reply_err_encode("r3", PROTO_E_NOT_FOUND, NULL, &len);
-	assert_string_equal(got, want);
-	assert_int_equal(len, strlen(want));
-	cJSON_free(want);
-	free(got);
-	cJSON_Delete(o);
+	assert_text(got, len, cjson_envelope("r3", "ok", cJSON_CreateFalse(),
+	    "error", e));
 }
 
 static void
