@@ -24,6 +24,7 @@
 #include <nng/protocol/pubsub0/sub.h>
 
 #include "ctl/ctl.h"
+#include "lib/sockclose.h"
 
 #define WATCH_POLL_MS	2000	/* read the job again after this quiet */
 #define BAR_WIDTH	30
@@ -273,7 +274,7 @@ job_watch(struct ctl *c, const char *job_id)
 			t0 = t1;
 		}
 	}
-	nng_close(sub);
+	(void)sock_close_bounded(sub, SOCK_CLOSE_WAIT_MS);
 	/* the event said how it ended; the job says it all (duration) */
 	if (terminal(str(w.job, "status")))
 		(void)watch_get(&w, job_id);

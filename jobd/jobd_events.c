@@ -15,6 +15,7 @@
 #include "jobd/jobd.h"
 #include "lib/daemon.h"
 #include "lib/log.h"
+#include "lib/sockclose.h"
 
 /*
  * work.available is a hint to idle workers, and they lease everything
@@ -114,7 +115,7 @@ events_close(struct jobd *jd)
 		event_free(jd->work_ev);
 	jd->work_ev = NULL;
 	if (jd->pub_open)
-		nng_close(jd->pub);
+		(void)sock_close_bounded(jd->pub, SOCK_CLOSE_WAIT_MS);
 	jd->pub_open = 0;
 }
 

@@ -21,6 +21,7 @@
 #include "lib/bridge.h"
 #include "lib/daemon.h"
 #include "lib/log.h"
+#include "lib/sockclose.h"
 
 enum call_state { CALL_SEND, CALL_RECV, CALL_DONE };
 
@@ -506,6 +507,7 @@ void
 bridge_close(struct bridge *b)
 {
 	struct call	*c, *next;
+	int		 rv;
 
 	if (b == NULL)
 		return;
@@ -528,11 +530,13 @@ bridge_close(struct bridge *b)
 		if (c->state != CALL_DONE)
 			call_complete(c, NNG_ECLOSED);
 	}
-	nng_close(b->sock);
+	rv = sock_close_bounded(b->sock, SOCK_CLOSE_WAIT_MS);
 	bridge_drain(b->efd, EV_READ, b);
 	event_free(b->flush_ev);
 	event_free(b->expire_ev);
 	event_free(b->ev);
+	if (rv == -1)		/* pipe_cb may still run: b stays to exit */
+		return;
 	close(b->efd);
 	pthread_mutex_destroy(&b->mtx);
 	free(b);

@@ -15,6 +15,7 @@
 
 #include "lib/bridge.h"
 #include "lib/log.h"
+#include "lib/sockclose.h"
 
 #define REP_SEND_TIMEOUT_MS	100
 #define RSCRAPE_XSTR(x)		#x
@@ -302,7 +303,8 @@ probe_end(struct rep_server *s)
 	nng_aio_stop(s->probe_aio);
 	nng_aio_free(s->probe_aio);
 	s->probe_aio = NULL;
-	nng_close(s->probe);
+	/* on the loop: a close nng cannot finish must not stop jobd */
+	(void)sock_close_bounded(s->probe, SOCK_CLOSE_WAIT_MS);
 	s->probing = 0;
 }
 
@@ -382,6 +384,6 @@ rep_close(struct rep_server *s)
 	if (s->probing)
 		probe_end(s);
 	event_free(s->ev);
-	nng_close(s->sock);
+	(void)sock_close_bounded(s->sock, SOCK_CLOSE_WAIT_MS);
 	free(s);
 }

@@ -12,6 +12,7 @@
 
 #include "lib/bridge.h"
 #include "lib/log.h"
+#include "lib/sockclose.h"
 
 struct sub {
 	nng_socket	 sock;
@@ -110,6 +111,7 @@ sub_close(struct sub *s)
 	if (s == NULL)
 		return;
 	event_free(s->ev);
-	nng_close(s->sock);
-	free(s);
+	/* a socket nng could not close may still call sub_pipe_added */
+	if (sock_close_bounded(s->sock, SOCK_CLOSE_WAIT_MS) == 0)
+		free(s);
 }

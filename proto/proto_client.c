@@ -8,6 +8,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "lib/sockclose.h"
 #include "proto/proto.h"
 
 struct proto_client {
@@ -49,7 +50,7 @@ proto_client_close(struct proto_client *c)
 {
 	if (c == NULL)
 		return;
-	nng_close(c->sock);
+	(void)sock_close_bounded(c->sock, SOCK_CLOSE_WAIT_MS);
 	free(c);
 }
 

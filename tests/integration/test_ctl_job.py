@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import require
-from rstack import binary, reddit_env
+from rstack import backtrace, binary, reddit_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fakereddit.launch import FakeReddit  # noqa: E402
@@ -127,7 +127,12 @@ def test_failed_and_cancelled_jobs_exit_1(env):
         line = w.stdout.readline()
         assert line.startswith(job)
         s.call("job.cancel", {"workspace_id": ws, "job_id": job})
-        assert w.wait(15) == 1
+        try:
+            rc = w.wait(15)
+        except subprocess.TimeoutExpired:
+            pytest.fail("watch did not end after the cancel:\n"
+                        + backtrace(w.pid))
+        assert rc == 1, w.stderr.read()
         assert w.stdout.read().strip().split("\n")[-1].startswith(
             job + " cancelled:")
     finally:
