@@ -3,7 +3,9 @@
  * every function takes a response body (bytes + length, not NUL-terminated)
  * or an already parsed cJSON object, and returns cJSON records in the
  * shapes proto/proto.h fixes for task.report, plus a few C fields the
- * orchestrator needs for its decisions.
+ * orchestrator needs for its decisions. fetchd_parse.c has bodies,
+ * listings and posts, fetchd_comment.c comments, fetchd_verdict.c the
+ * verdicts on error answers and about pages, fetchd_media.c media.
  *
  * Conventions
  *   - Every function that can fail returns -1 and sets *errp to a static,
@@ -89,6 +91,8 @@ const cJSON *rd_obj(const cJSON *obj, const char *key);
 const cJSON *rd_arr(const cJSON *obj, const char *key);
 /* A base-36 Reddit id (1..RD_FULLNAME_MAX-3 of [0-9a-z]). */
 int	 rd_valid_id(const char *id);
+/* key: val, or key: null when val is NULL (records keep every column) */
+void	 rd_add_str_or_null(cJSON *o, const char *key, const char *val);
 
 /* ------------------------------------------------------------------ */
 /* Listings                                                             */

@@ -72,7 +72,7 @@ st_str(const struct rd_stage *s, uint32_t off)
 	return off == ST_NONE ? NULL : s->strs.s + off;
 }
 
-/* fetchd_parse.c: a comment record from its fields; takes raw */
+/* fetchd_comment.c: a comment record from its fields; takes raw */
 int	 rd_comment_record(const struct rd_t1 *f, const char *post_id,
 	    int depth, cJSON *raw, struct rd_comment *c, const char **errp);
 /* the same record as report text, raw_len for raw (appended to t) */
