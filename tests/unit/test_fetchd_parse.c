@@ -5,7 +5,6 @@
  * Expected numbers were counted from the fixtures with Python, not with
  * this code (see the comments next to each figure).
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -522,31 +521,29 @@ feed_everything(const char *buf, size_t len)
 }
 
 static void
+feed_whole_and_cut(char *buf, size_t len, void *arg)
+{
+	size_t	 cut;
+
+	(void)arg;
+	feed_everything(buf, len);
+	/* truncated at a few points: clean errors, no leaks */
+	for (cut = 1; cut < 8; cut++)
+		feed_everything(buf, len * cut / 8);
+}
+
+static void
+feed_damaged(char *buf, size_t len, void *arg)
+{
+	(void)arg;
+	feed_everything(buf, len);
+}
+
+static void
 test_every_fixture(void **state)
 {
-	char		 path[1024];
-	struct dirent	*de;
-	DIR		*d;
-	char		*buf;
-	size_t		 len, cut;
-	int		 files = 0;
-
 	(void)state;
-	snprintf(path, sizeof(path), "%s/reddit", datadir());
-	assert_non_null(d = opendir(path));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strcmp(de->d_name, "INDEX.md") == 0)
-			continue;
-		buf = fixture(de->d_name, &len);
-		feed_everything(buf, len);
-		/* truncated at a few points: clean errors, no leaks */
-		for (cut = 1; cut < 8; cut++)
-			feed_everything(buf, len * cut / 8);
-		free(buf);
-		files++;
-	}
-	closedir(d);
-	assert_true(files >= 30);
+	assert_true(each_fixture(feed_whole_and_cut, NULL) >= 30);
 }
 
 /* Deterministic byte damage over a tree and a morechildren reply. */
@@ -557,25 +554,10 @@ test_damaged(void **state)
 		"comments_3hahrw_limit10.json", "post_gallery_hzobai.json",
 		"post_video_k5rsq3.json",
 	};
-	static const char junk[] = "{}[]\":,0-e\"\\ntf";
-	uint32_t	 rnd = 12345;
-	char		*buf, *copy;
-	size_t		 len, f, i, pos;
 
 	(void)state;
-	for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-		buf = fixture(files[f], &len);
-		copy = malloc(len);
-		for (i = 0; i < 150; i++) {
-			memcpy(copy, buf, len);
-			rnd = rnd * 1103515245 + 12345;
-			pos = (rnd >> 8) % len;
-			copy[pos] = junk[(rnd >> 4) % (sizeof(junk) - 1)];
-			feed_everything(copy, len);
-		}
-		free(copy);
-		free(buf);
-	}
+	each_damaged(files, sizeof(files) / sizeof(files[0]), 150, 12345,
+	    feed_damaged, NULL);
 }
 
 /* replies of every wrong type; nesting far beyond Reddit's. */

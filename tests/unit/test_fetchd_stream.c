@@ -8,7 +8,6 @@
  * The cJSON walk's own goldens are in test_fetchd_parse.c and
  * test_fetchd_tree.c.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,34 +192,32 @@ compare(const char *buf, size_t len, int lenient)
 }
 
 static void
+compare_whole_and_cut(char *buf, size_t len, void *arg)
+{
+	size_t	 cut, step;
+
+	(void)arg;
+	compare(buf, len, 0);
+	/* cut short at ~200 points: never JSON, for either */
+	step = len / 200 + 1;
+	for (cut = 0; cut < len; cut += step)
+		compare(buf, cut, 0);
+}
+
+static void
 test_every_fixture(void **state)
 {
-	char		 path[1024];
-	struct dirent	*de;
-	DIR		*d;
-	char		*buf;
-	size_t		 len, cut, step;
-	int		 files = 0;
-
 	(void)state;
 	compared = 0;
-	snprintf(path, sizeof(path), "%s/reddit", datadir());
-	assert_non_null(d = opendir(path));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strcmp(de->d_name, "INDEX.md") == 0)
-			continue;
-		buf = fixture(de->d_name, &len);
-		compare(buf, len, 0);
-		/* cut short at ~200 points: never JSON, for either */
-		step = len / 200 + 1;
-		for (cut = 0; cut < len; cut += step)
-			compare(buf, cut, 0);
-		free(buf);
-		files++;
-	}
-	closedir(d);
-	assert_true(files >= 30);
+	assert_true(each_fixture(compare_whole_and_cut, NULL) >= 30);
 	assert_true(compared >= 25);
+}
+
+static void
+compare_lenient(char *buf, size_t len, void *arg)
+{
+	(void)arg;
+	compare(buf, len, 1);
 }
 
 /* Deterministic byte damage, as test_fetchd_parse.c's. */
@@ -232,26 +229,11 @@ test_damaged(void **state)
 		"comments_6otocc_continue_thread.json",
 		"comments_gx8r8z_removed_deleted.json",
 	};
-	static const char junk[] = "{}[]\":,0-e\"\\ntf";
-	uint32_t	 rnd = 4242;
-	char		*buf, *copy;
-	size_t		 len, f, i, pos;
 
 	(void)state;
 	compared = 0;
-	for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-		buf = fixture(files[f], &len);
-		copy = malloc(len);
-		for (i = 0; i < 300; i++) {
-			memcpy(copy, buf, len);
-			rnd = rnd * 1103515245 + 12345;
-			pos = (rnd >> 8) % len;
-			copy[pos] = junk[(rnd >> 4) % (sizeof(junk) - 1)];
-			compare(copy, len, 1);
-		}
-		free(copy);
-		free(buf);
-	}
+	each_damaged(files, sizeof(files) / sizeof(files[0]), 300, 4242,
+	    compare_lenient, NULL);
 	assert_true(compared > 50);
 }
 
