@@ -15,8 +15,6 @@
 #include "fetchd/fetchd_stage.h"
 #include "lib/jtext.h"
 
-#define SETERR(e)	do { if (errp != NULL) *errp = (e); } while (0)
-
 /* the members of a t1 that rd_comment_extract reads: the first of each */
 struct t1_fields {
 	const cJSON	*name, *id, *link_id, *parent_id, *depth, *body,

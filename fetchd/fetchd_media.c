@@ -11,8 +11,6 @@
 
 #include "fetchd/fetchd_parse.h"
 
-#define SETERR(e)	do { if (errp != NULL) *errp = (e); } while (0)
-
 /* Audio tracks were renamed over the years; newest naming first. */
 #define AUDIO_RENAMED_2023	1672531200.0	/* 2023-01-01T00:00:00Z */
 

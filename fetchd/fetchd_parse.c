@@ -16,8 +16,6 @@
 
 #include "fetchd/fetchd_parse.h"
 
-#define SETERR(e)	do { if (errp != NULL) *errp = (e); } while (0)
-
 /*
  * cJSON's own limit (1000) keeps its parser safe but lets through trees
  * whose walk would be pointlessly deep; a linear pre-scan refuses them.

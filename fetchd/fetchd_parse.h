@@ -45,6 +45,9 @@
 #include <cjson/cJSON.h>
 
 /* Longest fullname we accept ("t1_" + base-36 id); longer ids are invalid. */
+/* sets *errp when the caller asked for it (errp may be NULL, above) */
+#define SETERR(e)	do { if (errp != NULL) *errp = (e); } while (0)
+
 #define RD_FULLNAME_MAX		32
 /* Ids per /api/morechildren call (Reddit's safe batch). */
 #define RD_MORECHILDREN_MAX	100

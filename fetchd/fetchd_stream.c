@@ -27,8 +27,6 @@
 #include "fetchd/fetchd_parse.h"
 #include "fetchd/fetchd_stage.h"
 
-#define SETERR(e)	do { if (errp != NULL) *errp = (e); } while (0)
-
 /* A thing's listing nests 5 containers below its parent's: 64 is plenty. */
 #define ST_LEVELS	64
 /* numbers up to this long are read from the stack */

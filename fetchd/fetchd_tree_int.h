@@ -13,8 +13,6 @@
 
 #include "fetchd/fetchd_parse.h"
 
-#define SETERR(e)	do { if (errp != NULL) *errp = (e); } while (0)
-
 #define F_COMMENT	0x01	/* emitted as a comment; depth is valid */
 #define F_DEPTH		0x02	/* depth is valid (a continue parent) */
 #define F_QUEUED	0x04	/* in the morechildren pool */
