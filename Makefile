@@ -26,8 +26,9 @@ VERSION    := 0.1.0
 
 # The daemons allocate with gperftools' tcmalloc_minimal: glibc's malloc
 # was 15% of httpd's and jobd's CPU under load (nng frees on the loop what
-# its threads allocated), POST /jobs 14 400/s against 19 900-22 700/s
-# (bench/README.md). The sanitizer build keeps ASan's allocator.
+# its threads allocated); POST /jobs 16 800-17 100/s against 19 400-23 300/s
+# in an A/B of one tree (bench/README.md). The sanitizer build keeps ASan's
+# allocator.
 ifeq ($(SANITIZE),1)
 BUILD      := build/san
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

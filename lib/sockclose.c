@@ -76,6 +76,8 @@ sock_close_bounded(nng_socket s, int wait_ms)
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&t, NULL, closing_run, sc) != 0) {
 		/* no thread to spare: close here, unbounded as before */
+		pthread_cond_destroy(&sc->cv);
+		pthread_mutex_destroy(&sc->mtx);
 		free(sc);
 		nng_close(s);
 		return 0;
