@@ -482,6 +482,103 @@ test_media_url_results_are_reused(void **state)
 	assert_true(lease(jd, PROTO_KIND_MEDIA, &m));
 }
 
+/*
+ * ping's job counts (kept by triggers, schema 7) against a GROUP BY over
+ * the jobs themselves.
+ */
+static void
+assert_counts_agree(struct jobd *jd)
+{
+	struct proto_reply	 r = call(jd, PROTO_PING, "{}");
+	cJSON			*jobs, *it;
+	sqlite3_stmt		*st;
+	int			 nonzero = 0, rows = 0;
+
+	assert_true(r.ok);
+	jobs = cJSON_GetObjectItem(r.body, "jobs");
+	cJSON_ArrayForEach(it, jobs)
+		nonzero += cJSON_GetNumberValue(it) != 0;
+	assert_int_equal(sqlite3_prepare_v2(jd->db, "SELECT status, count(*) "
+	    "FROM jobs GROUP BY status", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		it = cJSON_GetObjectItem(jobs,
+		    (const char *)sqlite3_column_text(st, 0));
+		assert_non_null(it);
+		assert_int_equal((int64_t)cJSON_GetNumberValue(it),
+		    sqlite3_column_int64(st, 1));
+		rows++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(nonzero, rows);
+	proto_reply_free(&r);
+}
+
+/* job.cancel of the newest job in a status */
+static void
+cancel_one(struct jobd *jd, const char *status)
+{
+	struct proto_reply	 r;
+	sqlite3_stmt		*st;
+
+	assert_int_equal(sqlite3_prepare_v2(jd->db, "SELECT id, workspace_id "
+	    "FROM jobs WHERE status = ?1 ORDER BY jid DESC LIMIT 1", -1, &st,
+	    NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	r = call(jd, PROTO_JOB_CANCEL, "{\"workspace_id\":\"%s\","
+	    "\"job_id\":\"%s\"}", sqlite3_column_text(st, 1),
+	    sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	assert_true(r.ok);
+	proto_reply_free(&r);
+}
+
+static void
+test_job_counts_follow_every_status_change(void **state)
+{
+	struct jobd		*jd = *state;
+	struct task		 t;
+	struct proto_reply	 r;
+	char			 path[1024];
+	int			 i;
+
+	assert_counts_agree(jd);
+	for (i = 0; i < 6; i++)
+		make_job(jd, 0);
+	assert_counts_agree(jd);			/* pending */
+	cancel_one(jd, PROTO_ST_PENDING);
+	assert_counts_agree(jd);			/* cancelled */
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+	assert_counts_agree(jd);			/* running */
+	assert_string_equal(err_of(jd, PROTO_TASK_FINISH, &t), "ok");
+	assert_counts_agree(jd);			/* completed */
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+	r = call(jd, PROTO_TASK_FAIL, "{\"task_id\":%lld,\"lease_id\":"
+	    "\"%s\",\"error\":\"gone\",\"retry\":false}",
+	    (long long)t.id, t.lease);
+	assert_true(r.ok);
+	proto_reply_free(&r);
+	assert_counts_agree(jd);			/* failed */
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+	cancel_one(jd, PROTO_ST_RUNNING);
+	assert_counts_agree(jd);
+	fake_now += 31 * 1000;				/* leases expire */
+	jobd_cron_run(jd, fake_now);
+	assert_counts_agree(jd);
+	/* a database of schema 6 with jobs in it: the counts start right */
+	assert_int_equal(sqlite3_exec(jd->db, "DROP TRIGGER job_counts_ai;"
+	    "DROP TRIGGER job_counts_au; DROP TRIGGER job_counts_ad;"
+	    "DROP TABLE job_counts; PRAGMA user_version = 6", NULL, NULL,
+	    NULL), SQLITE_OK);
+	snprintf(path, sizeof(path), "%s", jd->db_path);
+	jobd_state_fini(jd);
+	assert_int_equal(jobd_state_init(jd, path, 30), 0);
+	assert_counts_agree(jd);
+	make_job(jd, 0);
+	assert_counts_agree(jd);
+}
+
 int
 main(void)
 {
@@ -501,6 +598,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_media_url_results_are_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_job_counts_follow_every_status_change, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
