@@ -171,7 +171,8 @@ jobd_h_metrics(struct rep_ctx *ctx, void *arg)
 	    PROTO_HEALTH_OK : PROTO_HEALTH_ERROR);
 
 	o = cJSON_AddObjectToObject(r, "jobs");
-	add_counts(jd, o, "SELECT status, n FROM job_counts WHERE n > 0");
+	add_counts(jd, o, "SELECT status, sum(n) FROM job_counts "
+	    "GROUP BY status HAVING sum(n) > 0");
 
 	o = cJSON_AddObjectToObject(r, "tasks");
 	if (sqlite3_prepare_v2(jd->db, "SELECT kind, state, count(*) FROM "

@@ -484,7 +484,7 @@ test_media_url_results_are_reused(void **state)
 
 /*
  * ping's job counts (kept by triggers, schema 7) against a GROUP BY over
- * the jobs themselves.
+ * the jobs themselves, in all and per workspace.
  */
 static void
 assert_counts_agree(struct jobd *jd)
@@ -511,6 +511,17 @@ assert_counts_agree(struct jobd *jd)
 	sqlite3_finalize(st);
 	assert_int_equal(nonzero, rows);
 	proto_reply_free(&r);
+	/* and per workspace, which job lists give as their total */
+	assert_int_equal(sqlite3_prepare_v2(jd->db, "SELECT (SELECT count(*) "
+	    "FROM (SELECT workspace_id, status, count(*) AS c FROM jobs "
+	    "GROUP BY 1, 2) g LEFT JOIN job_counts k USING (workspace_id, "
+	    "status) WHERE k.n IS NOT g.c) + (SELECT count(*) FROM job_counts "
+	    "k WHERE n <> (SELECT count(*) FROM jobs j WHERE j.workspace_id = "
+	    "k.workspace_id AND j.status = k.status))", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
 }
 
 /* job.cancel of the newest job in a status */
