@@ -175,8 +175,8 @@ jobd_h_metrics(struct rep_ctx *ctx, void *arg)
 	    "GROUP BY status HAVING sum(n) > 0");
 
 	o = cJSON_AddObjectToObject(r, "tasks");
-	if (sqlite3_prepare_v2(jd->db, "SELECT kind, state, count(*) FROM "
-	    "tasks WHERE state IN (0, 1) GROUP BY kind, state", -1, &st,
+	if (sqlite3_prepare_v2(jd->db, "SELECT kind, state, n FROM "
+	    "task_counts WHERE state IN (0, 1) AND n > 0", -1, &st,
 	    NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			kind = jobd_col_text(st, 0);

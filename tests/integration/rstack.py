@@ -361,6 +361,9 @@ class Stack:
         return self
 
     def __exit__(self, *exc):
+        if exc[0] is not None:
+            # a failing test shows what each daemon said last
+            print(self.logs())
         self.close()
 
     # --- rscrapectl ----------------------------------------------------

@@ -484,7 +484,7 @@ test_media_url_results_are_reused(void **state)
 
 /*
  * ping's job counts (kept by triggers, schema 7) against a GROUP BY over
- * the jobs themselves, in all and per workspace.
+ * the jobs themselves, in all and per workspace; the same for tasks.
  */
 static void
 assert_counts_agree(struct jobd *jd)
@@ -519,6 +519,16 @@ assert_counts_agree(struct jobd *jd)
 	    "k WHERE n <> (SELECT count(*) FROM jobs j WHERE j.workspace_id = "
 	    "k.workspace_id AND j.status = k.status))", -1, &st, NULL),
 	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	/* tasks by kind and state, which /metrics shows */
+	assert_int_equal(sqlite3_prepare_v2(jd->db, "SELECT (SELECT count(*) "
+	    "FROM (SELECT kind, state, count(*) AS c FROM tasks GROUP BY 1, 2)"
+	    " g LEFT JOIN task_counts k USING (kind, state) WHERE k.n IS NOT "
+	    "g.c) + (SELECT count(*) FROM task_counts k WHERE n <> (SELECT "
+	    "count(*) FROM tasks t WHERE t.kind = k.kind AND t.state = "
+	    "k.state))", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 0);
 	sqlite3_finalize(st);
@@ -580,7 +590,9 @@ test_job_counts_follow_every_status_change(void **state)
 	/* a database of schema 6 with jobs in it: the counts start right */
 	assert_int_equal(sqlite3_exec(jd->db, "DROP TRIGGER job_counts_ai;"
 	    "DROP TRIGGER job_counts_au; DROP TRIGGER job_counts_ad;"
-	    "DROP TABLE job_counts; PRAGMA user_version = 6", NULL, NULL,
+	    "DROP TRIGGER task_counts_ai; DROP TRIGGER task_counts_au;"
+	    "DROP TRIGGER task_counts_ad; DROP TABLE job_counts;"
+	    "DROP TABLE task_counts; PRAGMA user_version = 6", NULL, NULL,
 	    NULL), SQLITE_OK);
 	snprintf(path, sizeof(path), "%s", jd->db_path);
 	jobd_state_fini(jd);
