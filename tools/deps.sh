@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential pkg-config libnng-dev libevent-dev libcjson-dev libinih-dev
 libsystemd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev uuid-dev libcmocka-dev libyajl-dev
 libgoogle-perftools-dev
-python3 python3-pytest python3-pytest-timeout python3-requests sqlite3 curl systemd ffmpeg aria2"
+python3 python3-pytest python3-pytest-timeout python3-requests sqlite3 curl systemd ffmpeg aria2
+wrk python3-praw"
 
 missing() {
 	for p in $PKGS; do
