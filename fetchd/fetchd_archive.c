@@ -100,7 +100,7 @@ ar_start(struct ar_req *q)
 		fatalx("%s: out of memory", __func__);
 	e = curlev_req_easy(cr);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, q->a->ua);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	cr->gunzip = 1;
 	curlev_req_header(cr, "Accept: application/json");
 	cr->timeout_ms = AR_TIMEOUT_MS;
 	cr->max_bytes = AR_MAX_BODY;

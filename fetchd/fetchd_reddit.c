@@ -291,7 +291,7 @@ rd_start(struct rd_client *c, struct rd_req *q)
 		q->token_gen = c->token_gen;
 	}
 	curl_easy_setopt(e, CURLOPT_USERAGENT, cf->reddit.user_agent);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	cr->gunzip = 1;		/* decoded whole, by libdeflate (curlev.h) */
 	cr->timeout_ms = RD_TIMEOUT_MS;
 	cr->max_bytes = RD_MAX_BODY;
 	cr->follow = 0;		/* a redirect is a signal (REDDIT.md §4) */

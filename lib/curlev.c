@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <libdeflate.h>
 
 #include "lib/curlev.h"
 #include "lib/log.h"
@@ -20,6 +23,7 @@ struct curlev {
 	CURLM		*multi;
 	struct event	*timer;
 	int		 running;
+	struct libdeflate_decompressor *inflater;	/* made on first use */
 };
 
 struct curlev_sock {
@@ -145,6 +149,91 @@ curlev_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
+/*
+ * Decode a complete gzip body in place of r->resp. The trailer's ISIZE
+ * (the size mod 2^32) sizes the output, which grows when it lies; gzip
+ * members that follow one another are decoded one after the other, as
+ * zlib does. 0, or -1 with r->errbuf (or r->too_big) set.
+ */
+static int
+curlev_gunzip(struct curlev *cv, struct curlev_req *r)
+{
+	const unsigned char	*in = (const unsigned char *)r->resp;
+	size_t			 inlen = r->resplen, cap, used, got, off, at;
+	enum libdeflate_result	 rv;
+	char			*out;
+
+	if (cv->inflater == NULL &&
+	    (cv->inflater = libdeflate_alloc_decompressor()) == NULL) {
+		snprintf(r->errbuf, sizeof(r->errbuf), "gzip: out of memory");
+		return -1;
+	}
+	if (inlen < 18) {
+		snprintf(r->errbuf, sizeof(r->errbuf), "gzip: truncated body "
+		    "(%zu bytes)", inlen);
+		return -1;
+	}
+	cap = (size_t)in[inlen - 4] | (size_t)in[inlen - 3] << 8 |
+	    (size_t)in[inlen - 2] << 16 | (size_t)in[inlen - 1] << 24;
+	if (cap < inlen)
+		cap = inlen * 4;
+	if (cap > r->max_bytes)
+		cap = r->max_bytes;
+	for (;;) {
+		if ((out = malloc(cap + 1)) == NULL) {
+			snprintf(r->errbuf, sizeof(r->errbuf),
+			    "gzip: out of memory");
+			return -1;
+		}
+		off = at = 0;
+		do {
+			rv = libdeflate_gzip_decompress_ex(cv->inflater,
+			    in + at, inlen - at, out + off, cap - off, &used,
+			    &got);
+			if (rv != LIBDEFLATE_SUCCESS)
+				break;
+			at += used;
+			off += got;
+		} while (at < inlen);
+		if (rv != LIBDEFLATE_INSUFFICIENT_SPACE)
+			break;
+		free(out);
+		if (cap >= r->max_bytes) {
+			r->too_big = 1;
+			snprintf(r->errbuf, sizeof(r->errbuf), "response "
+			    "larger than %zu bytes", r->max_bytes);
+			return -1;
+		}
+		cap = cap > r->max_bytes / 2 ? r->max_bytes : cap * 2;
+	}
+	if (rv != LIBDEFLATE_SUCCESS) {
+		free(out);
+		snprintf(r->errbuf, sizeof(r->errbuf), "gzip: %s",
+		    rv == LIBDEFLATE_SHORT_OUTPUT ? "short output" :
+		    "not valid gzip data");
+		return -1;
+	}
+	out[off] = '\0';
+	free(r->resp);
+	r->resp = out;
+	r->resplen = off;
+	r->respcap = cap + 1;
+	return 0;
+}
+
+static int
+gzipped(struct curlev_req *r)
+{
+	const char	*ce = curlev_req_resp_header(r, "Content-Encoding");
+
+	if (ce == NULL)
+		return 0;
+	while (*ce == ' ' || *ce == '\t')
+		ce++;
+	return strncasecmp(ce, "gzip", 4) == 0 &&
+	    (ce[4] == '\0' || ce[4] == ' ' || ce[4] == '\t');
+}
+
 /* Run the callbacks of finished transfers. */
 static void
 curlev_drain(struct curlev *cv)
@@ -168,6 +257,11 @@ curlev_drain(struct curlev *cv)
 		if (r->too_big && r->curl_code == CURLE_WRITE_ERROR)
 			snprintf(r->errbuf, sizeof(r->errbuf),
 			    "response larger than %zu bytes", r->max_bytes);
+		if (r->gunzip && r->write_cb == NULL &&
+		    r->curl_code == CURLE_OK && r->resplen > 0 &&
+		    gzipped(r) && curlev_gunzip(cv, r) == -1)
+			r->curl_code = r->too_big ? CURLE_WRITE_ERROR :
+			    CURLE_BAD_CONTENT_ENCODING;
 		r->done(r, r->done_arg);
 	}
 }
@@ -209,6 +303,8 @@ curlev_free(struct curlev *cv)
 	 * been cancelled or freed before, which is the owners' job */
 	curl_multi_cleanup(cv->multi);
 	event_free(cv->timer);
+	if (cv->inflater != NULL)
+		libdeflate_free_decompressor(cv->inflater);
 	free(cv);
 }
 
@@ -329,6 +425,10 @@ curlev_req_apply(struct curlev_req *r)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curlev_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	if (r->gunzip && r->write_cb == NULL) {
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+		curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	}
 	if (strcmp(r->method, "GET") == 0)
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	else if (strcmp(r->method, "HEAD") == 0)

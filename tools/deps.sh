@@ -6,6 +6,7 @@
 set -eu
 PKGS="build-essential pkg-config libnng-dev libevent-dev libcjson-dev libinih-dev
 libsystemd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev uuid-dev libcmocka-dev libyajl-dev
+libdeflate-dev
 libgoogle-perftools-dev
 python3 python3-pytest python3-pytest-timeout python3-requests sqlite3 curl systemd ffmpeg aria2
 wrk python3-praw"

@@ -60,7 +60,7 @@ class Fault:
     """One injected fault rule (see tests/README.md)."""
 
     ACTIONS = ("status", "truncate", "nonjson", "delay", "429", "expire",
-               "slow", "redirect")
+               "slow", "redirect", "badgzip")
 
     def __init__(self, d):
         self.action = str(d.get("action", "status"))
@@ -312,6 +312,14 @@ class Handler(BaseHTTPRequestHandler):
                 rep.gz = gzip.compress(body, 1)
             body = rep.gz
             gz = True
+            self.srv.count("answers_gzip")
+            if getattr(rep, "badgzip", False):
+                # damaged in transit: gzip's header and trailer intact,
+                # the deflate stream in between not
+                mid = len(body) // 2
+                body = body[:mid] + bytes(b ^ 0x5a for b in
+                                          body[mid:mid + 64]) + \
+                    body[mid + 64:]
         cut = getattr(rep, "cut", False)
         try:
             self.send_response(rep.status)
@@ -411,6 +419,9 @@ class Handler(BaseHTTPRequestHandler):
             elif fault.action == "slow":
                 srv.count("injected_slow")
                 rep.slow = fault.seconds
+            elif fault.action == "badgzip":
+                srv.count("injected_badgzip")
+                rep.badgzip = True
             elif fault.action == "nonjson":
                 srv.count("injected_nonjson")
                 rep.body = ("<!doctype html><html><head><title>Reddit - "

@@ -65,6 +65,9 @@ def test_full_subreddit_job_has_exact_counts_at_the_request_bound(env):
     stats = fake.stats()
     # DESIGN.md §5: listing pages + trees + morechildren batches + continues
     assert stats["api"] == truth["requests_min"]["total"], stats
+    # every answer big enough to compress came gzipped, and was read
+    assert stats.get("answers_gzip", 0) >= truth["requests_min"]["total"] \
+        // 2, stats
 
 
 def test_media_records_follow_the_posts(env):
@@ -160,6 +163,7 @@ def test_transient_faults_are_retried_and_counts_stay_exact(env):
          "status": 503},
         {"path": "/comments/", "times": 2, "action": "truncate"},
         {"path": "/comments/", "times": 1, "action": "nonjson"},
+        {"path": "/comments/", "times": 1, "action": "badgzip"},
         {"path": "/api/morechildren", "times": 1, "action": "429",
          "retry_after": 1},
         {"path": "/comments/", "times": 1, "action": "expire"},
@@ -186,3 +190,19 @@ def test_retries_run_out_and_the_job_fails_naming_the_request(env):
     assert j["status"] == "failed", j
     assert "/r/fakesub/about" in j["error_message"], j["error_message"]
     assert "502" in j["error_message"], j["error_message"]
+
+
+def test_a_body_that_never_decodes_fails_the_job_saying_so(env):
+    s, fake, ws, key = env
+    fake.faults([{"path": "^/r/fakesub/new", "times": None,
+                  "action": "badgzip"}])
+    try:
+        j = run_job(s, ws, key, target="fakesub", limit=5,
+                    download_media=False)
+        bad = fake.stats().get("injected_badgzip", 0)
+    finally:
+        fake.reset()
+    assert j["status"] == "failed", j
+    assert "/r/fakesub/new" in j["error_message"], j["error_message"]
+    assert "gzip" in j["error_message"], j["error_message"]
+    assert bad == 5, bad                    # RD_MAX_RETRIES + 1 attempts
