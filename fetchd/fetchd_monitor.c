@@ -612,7 +612,8 @@ poll_schedule(struct mon_job *j)
 	if (j->interval > hi)
 		j->interval = hi;
 	/* a quarter of the budget at most for this poll's requests */
-	floor_s = (double)(j->poll_requests > 0 ? j->poll_requests : 2) *
+	floor_s = cf->reddit.requests_per_minute == 0 ? 0 :
+	    (double)(j->poll_requests > 0 ? j->poll_requests : 2) *
 	    60.0 * 4 / (double)cf->reddit.requests_per_minute;
 	if (j->interval < floor_s)
 		j->interval = floor_s < hi ? floor_s : hi;

@@ -5,8 +5,8 @@
  * client, 100 a minute on average) is the resource every job shares, so
  * the governor paces request starts rather than letting libcurl burst:
  * the interval between two starts is the larger of 60/requests_per_minute
- * and (time left in the window) / (requests left in it), the spreading
- * that prawcore does. With nothing left it waits for the reset (and a
+ * (when it is not 0) and (time left in the window) / (requests left in
+ * it), the spreading that prawcore does. With nothing left it waits for the reset (and a
  * second more: Reddit's reset is whole seconds); after a 429 it waits
  * Retry-After. While the window is unknown (at start, or once the reset
  * has passed) one request goes alone and its answer's headers say the
@@ -33,8 +33,9 @@ rate_now(void)
 void
 rate_init(struct rd_rate *r, int64_t requests_per_minute)
 {
+	/* 0: no ceiling of our own, Reddit's headers alone pace us */
 	r->min_interval = requests_per_minute > 0 ?
-	    60.0 / (double)requests_per_minute : 0.6;
+	    60.0 / (double)requests_per_minute : 0;
 	r->remaining = -1;
 	r->used = 0;
 	r->reset_at = 0;

@@ -595,10 +595,12 @@ rd_client_new(struct event_base *base, const struct rs_config *cf)
 	c->oauth = cf->reddit.client_id[0] != '\0';
 	if (c->oauth)
 		log_info("reddit: OAuth client %s (%s grant) against %s, at "
-		    "most %lld requests a minute", cf->reddit.client_id,
+		    "most %lld requests a minute%s", cf->reddit.client_id,
 		    cf->reddit.username[0] ? "password" : "client_credentials",
 		    cf->reddit.api_url,
-		    (long long)cf->reddit.requests_per_minute);
+		    (long long)cf->reddit.requests_per_minute,
+		    cf->reddit.requests_per_minute == 0 ?
+		    " (0: as Reddit's rate-limit headers allow)" : "");
 	else
 		log_warnx("reddit: no client_id: unauthenticated JSON from "
 		    "%s (.json paths); Reddit blocks this for most callers, "

@@ -62,7 +62,7 @@ static const struct cf_key cf_keys[] = {
 	S(reddit, password, reddit.password, ""),
 	S(reddit, user_agent, reddit.user_agent,
 	    "linux:rscrape:0.1 (by /u/change-me)"),
-	I(reddit, requests_per_minute, reddit.requests_per_minute, 100, 1,
+	I(reddit, requests_per_minute, reddit.requests_per_minute, 100, 0,
 	    100000),
 	U(history, archive_url, history.archive_url, ""),
 	I(monitor, min_interval, monitor.min_interval, 10, 1, 86400),

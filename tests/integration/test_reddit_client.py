@@ -189,12 +189,15 @@ def test_token_renewed_on_a_401(make_stack, clean_fake):
     assert st["api"] == truth["requests_min"]["total"], st
 
 
-def test_small_budget_is_spent_without_a_single_429(make_stack, clean_fake):
+# rpm 0: no ceiling of fetchd's own; the headers alone must keep it under
+@pytest.mark.parametrize("rpm", [100000, 0])
+def test_small_budget_is_spent_without_a_single_429(make_stack, clean_fake,
+                                                     rpm):
     fake = clean_fake
     truth = fake.truth(sub=SUB, limit=LIMIT)
     # 12 requests per 3 s window: ~40 requests need four windows
     fake.config(budget=12, window=3)
-    s, ws, key = start(make_stack, reddit_env(fake))
+    s, ws, key = start(make_stack, reddit_env(fake, rpm=rpm))
     j = wait_end(s, key, create(s, ws, key))
     assert_exact(j, truth)
     st = fake.stats()

@@ -32,6 +32,33 @@ test_rpm_ceiling(void **state)
 	assert_true(rate_wait(&r, 1000.6, 1) < EPS);
 }
 
+/* 0: no ceiling of ours; the window's headers alone spread the starts */
+static void
+test_no_ceiling_follows_the_headers(void **state)
+{
+	struct rd_rate	r;
+
+	(void)state;
+	rate_init(&r, 0);
+	assert_true(rate_wait(&r, 50.0, 0) < EPS);
+	rate_spend(&r, 50.0);
+	/* still one alone until the headers are known */
+	assert_true(rate_wait(&r, 50.0, 1) > 0);
+	/* plenty left (1 000 a second): 1 ms apart, several in flight */
+	rate_update(&r, 50.0, "100000.0", "100", "0");
+	assert_true(rate_wait(&r, 50.0, 1) < 0.001 + EPS);
+	assert_true(rate_wait(&r, 50.001, 1) < EPS);
+	rate_spend(&r, 50.001);
+	assert_true(rate_wait(&r, 50.002, 2) < EPS);
+	/* 10 left for 50 s: one every 5 s, as with a ceiling */
+	rate_spend(&r, 60.0);
+	rate_update(&r, 60.0, "10.0", "50", "990");
+	assert_true(rate_wait(&r, 60.0, 0) > 5.0 - 0.01);
+	/* none left: the reset, and a second */
+	rate_update(&r, 60.0, "0.0", "50", "1000");
+	assert_true(rate_wait(&r, 60.0, 0) > 50.0);
+}
+
 static void
 test_unknown_window_one_at_a_time(void **state)
 {
@@ -205,6 +232,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rpm_ceiling),
+		cmocka_unit_test(test_no_ceiling_follows_the_headers),
 		cmocka_unit_test(test_unknown_window_one_at_a_time),
 		cmocka_unit_test(test_spreads_remaining),
 		cmocka_unit_test(test_waits_for_reset),
