@@ -6,12 +6,12 @@
  * the governor paces request starts rather than letting libcurl burst:
  * the interval between two starts is the larger of 60/requests_per_minute
  * (when it is not 0) and (time left in the window) / (requests left in
- * it), the spreading that prawcore does. With nothing left it waits for the reset (and a
- * second more: Reddit's reset is whole seconds); after a 429 it waits
- * Retry-After. While the window is unknown (at start, or once the reset
- * has passed) one request goes alone and its answer's headers say the
- * rest, so a window guessed over too early never takes a burst. Answers
- * without the headers (some errors) are counted locally.
+ * it), the spreading that prawcore does. With nothing left it waits for
+ * the reset (and a second more: Reddit's reset is whole seconds); after a
+ * 429 it waits Retry-After. While the window is unknown (at start, or once
+ * the reset has passed) one request goes alone and its answer's headers
+ * say the rest, so a window guessed over too early never takes a burst.
+ * Answers without the headers (some errors) are counted locally.
  */
 #include <stdlib.h>
 #include <time.h>

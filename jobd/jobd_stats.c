@@ -124,19 +124,16 @@ jobd_h_stats_report(struct rep_ctx *ctx, void *arg)
 	return 0;
 }
 
+/* jobs by status, from the statement ping reads them with */
 static void
-add_counts(struct jobd *jd, cJSON *into, const char *sql)
+add_job_counts(struct jobd *jd, cJSON *into)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = jobd_stmt(jd, ST_JOB_COUNTS);
 
-	if (sqlite3_prepare_v2(jd->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("%s: %s", __func__, sqlite3_errmsg(jd->db));
-		return;
-	}
 	while (sqlite3_step(st) == SQLITE_ROW)
 		cJSON_AddNumberToObject(into, jobd_col_text(st, 0),
 		    (double)sqlite3_column_int64(st, 1));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 }
 
 static const char *
@@ -171,8 +168,7 @@ jobd_h_metrics(struct rep_ctx *ctx, void *arg)
 	    PROTO_HEALTH_OK : PROTO_HEALTH_ERROR);
 
 	o = cJSON_AddObjectToObject(r, "jobs");
-	add_counts(jd, o, "SELECT status, sum(n) FROM job_counts "
-	    "GROUP BY status HAVING sum(n) > 0");
+	add_job_counts(jd, o);
 
 	o = cJSON_AddObjectToObject(r, "tasks");
 	if (sqlite3_prepare_v2(jd->db, "SELECT kind, state, n FROM "

@@ -153,7 +153,7 @@ curlev_write(char *ptr, size_t size, size_t nmemb, void *arg)
  * Decode a complete gzip body in place of r->resp. The trailer's ISIZE
  * (the size mod 2^32) sizes the output, which grows when it lies; gzip
  * members that follow one another are decoded one after the other, as
- * zlib does. 0, or -1 with r->errbuf (or r->too_big) set.
+ * zlib does. 0, or -1 with r->errbuf or r->too_big set.
  */
 static int
 curlev_gunzip(struct curlev *cv, struct curlev_req *r)
@@ -199,18 +199,15 @@ curlev_gunzip(struct curlev *cv, struct curlev_req *r)
 			break;
 		free(out);
 		if (cap >= r->max_bytes) {
-			r->too_big = 1;
-			snprintf(r->errbuf, sizeof(r->errbuf), "response "
-			    "larger than %zu bytes", r->max_bytes);
+			r->too_big = 1;		/* curlev_drain says so */
 			return -1;
 		}
 		cap = cap > r->max_bytes / 2 ? r->max_bytes : cap * 2;
 	}
 	if (rv != LIBDEFLATE_SUCCESS) {
 		free(out);
-		snprintf(r->errbuf, sizeof(r->errbuf), "gzip: %s",
-		    rv == LIBDEFLATE_SHORT_OUTPUT ? "short output" :
-		    "not valid gzip data");
+		snprintf(r->errbuf, sizeof(r->errbuf),
+		    "gzip: not valid gzip data");
 		return -1;
 	}
 	out[off] = '\0';
@@ -254,14 +251,14 @@ curlev_drain(struct curlev *cv)
 		curl_multi_remove_handle(cv->multi, r->easy);
 		r->running = 0;
 		cv->running--;
-		if (r->too_big && r->curl_code == CURLE_WRITE_ERROR)
-			snprintf(r->errbuf, sizeof(r->errbuf),
-			    "response larger than %zu bytes", r->max_bytes);
 		if (r->gunzip && r->write_cb == NULL &&
 		    r->curl_code == CURLE_OK && r->resplen > 0 &&
 		    gzipped(r) && curlev_gunzip(cv, r) == -1)
 			r->curl_code = r->too_big ? CURLE_WRITE_ERROR :
 			    CURLE_BAD_CONTENT_ENCODING;
+		if (r->too_big && r->curl_code == CURLE_WRITE_ERROR)
+			snprintf(r->errbuf, sizeof(r->errbuf),
+			    "response larger than %zu bytes", r->max_bytes);
 		r->done(r, r->done_arg);
 	}
 }

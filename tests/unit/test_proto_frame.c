@@ -196,7 +196,7 @@ test_json_object_valid(void **state)
 /*
  * Strings are skipped four bytes at a time: whatever a string holds, at
  * whichever offset from its start and from the end of the buffer, the
- * answer is the byte-at-a-time one (x and y: not hex digits).
+ * answer is the byte-at-a-time one (k and z: not hex digits).
  */
 static void
 test_json_string_at_every_offset(void **state)
@@ -216,8 +216,8 @@ test_json_string_at_every_offset(void **state)
 			for (pos = 0; pos <= len; pos++) {
 				n = (size_t)snprintf(buf, sizeof(buf),
 				    "{\"k\":\"%.*s%s%.*s\"}", (int)pos,
-				    "xxxxxxxxx", ins[i].s, (int)(len - pos),
-				    "yyyyyyyyy");
+				    "kkkkkkkkk", ins[i].s, (int)(len - pos),
+				    "zzzzzzzzz");
 				if (proto_json_object_valid(buf, n) !=
 				    ins[i].ok)
 					fail_msg("%s: %s", ins[i].ok ?
