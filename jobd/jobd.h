@@ -105,6 +105,8 @@ enum jobd_stmt {
 
 #define JOBD_MAX_WORKERS 64
 
+struct jobd_wal;
+
 struct jobd_worker {
 	char		 name[128];
 	char		 kind[16];
@@ -147,6 +149,7 @@ struct jobd {
 	int64_t		 lease_expiries;
 	int64_t		 releases;
 	int64_t		 last_checkpoint_ms;
+	struct jobd_wal	*wal;		/* the checkpoint thread (jobd_wal.c) */
 	int		 work_hint[2];	/* queued fetch/media work seen */
 	struct jobd_worker workers[JOBD_MAX_WORKERS];
 };
@@ -162,8 +165,13 @@ int	 jobd_commit(struct jobd *jd);
 void	 jobd_rollback(struct jobd *jd);
 int	 jobd_step_done(struct jobd *jd, sqlite3_stmt *st);
 int	 jobd_health(struct jobd *jd);
-void	 jobd_wal_checkpoint(struct jobd *jd, int truncate);
 int	 jobd_schema_version(void);
+
+/* jobd_wal.c */
+int	 jobd_wal_start(struct jobd *jd);
+void	 jobd_wal_stop(struct jobd *jd);
+void	 jobd_wal_checkpoint(struct jobd *jd, int truncate);
+long	 jobd_wal_settle(struct jobd *jd);
 
 /* jobd_server.c: the daemon around the state */
 extern const struct rep_route jobd_routes[];

@@ -561,17 +561,21 @@ jobd_db_open(struct jobd *jd, const char *path)
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA temp_store = MEMORY;"
 	    /*
-	     * Keep SQLite's own checkpoint every 1000 pages: a WAL left to
-	     * grow between the cron's checkpoints makes every commit extend
-	     * the file, and the file system zeroes each new block (measured:
-	     * job.create 3 700/s with autocheckpoint off, 8 400/s with it).
-	     * journal_size_limit truncates a WAL that a burst made large.
+	     * Checkpoint every 1000 pages: a WAL left to grow between the
+	     * cron's checkpoints makes every commit extend the file, and the
+	     * file system zeroes each new block (measured: job.create 3 700/s
+	     * with autocheckpoint off, 8 400/s with it). jobd_wal_start()
+	     * moves these checkpoints to a thread; this is what stays if it
+	     * cannot. journal_size_limit truncates a WAL that a burst made
+	     * large.
 	     */
 	    "PRAGMA wal_autocheckpoint = 1000;"
 	    "PRAGMA journal_size_limit = 67108864;") == -1)
 		return -1;
 	if (db_migrate(jd->db, path) == -1)
 		return -1;
+	/* on failure, SQLite's autocheckpoint stays, inline */
+	(void)jobd_wal_start(jd);
 	for (i = 0; i < ST__COUNT; i++) {
 		if (stmt_sql[i] == NULL)
 			log_panic("%s: statement %d has no SQL", __func__, i);
@@ -590,6 +594,7 @@ jobd_db_close(struct jobd *jd)
 {
 	int	 i;
 
+	jobd_wal_stop(jd);
 	for (i = 0; i < ST__COUNT; i++) {
 		sqlite3_finalize(jd->st[i]);
 		jd->st[i] = NULL;
@@ -742,15 +747,6 @@ jobd_health(struct jobd *jd)
 	if (jobd_step_done(jd, jobd_stmt(jd, ST_BEGIN)) == -1)
 		return -1;
 	return jobd_step_done(jd, jobd_stmt(jd, ST_ROLLBACK));
-}
-
-void
-jobd_wal_checkpoint(struct jobd *jd, int truncate)
-{
-	sqlite3_stmt	*st = jobd_stmt(jd, truncate ? ST_CHECKPOINT_TRUNCATE :
-			    ST_CHECKPOINT_PASSIVE);
-
-	(void)jobd_step_done(jd, st);
 }
 
 const char *

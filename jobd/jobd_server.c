@@ -239,6 +239,7 @@ jobd_daemon_stop(struct daemon *d)
 	jd->rep = NULL;
 	plugins_close(jd);
 	events_close(jd);
+	jobd_wal_stop(jd);
 	jobd_wal_checkpoint(jd, 1);
 	jobd_state_fini(jd);
 	daemon_exit(d);

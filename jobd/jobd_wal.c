@@ -1,0 +1,204 @@
+/*
+ * jobd_wal.c — WAL checkpoints on a thread of their own.
+ *
+ * SQLite's autocheckpoint runs inside the commit that crosses its
+ * threshold: on jobd's loop, it copies the WAL into the database and
+ * waits for two fdatasync(2)s, and every request in flight waits with it
+ * (about a quarter of jobd's time while a full job streams comments in,
+ * and fetchd stalls behind jobd meanwhile). Here the main connection's
+ * WAL hook only wakes a thread that checkpoints through a connection of
+ * its own, PASSIVE: it never takes the writer's lock, so the loop goes on
+ * committing while the pages are copied and synced.
+ *
+ * The WAL can be reset only when a write begins with every frame already
+ * copied; under a steady stream of commits the thread's pass rarely ends
+ * in such a gap, so the file grows through a burst and is reset after
+ * it (journal_size_limit then truncates it). The loop still checkpoints
+ * itself past WAL_BOUND frames, so a burst that never pauses grows the
+ * file to a bound, not to the size of its data; by then the thread has
+ * copied nearly everything and the loop's pass is short.
+ *
+ * The thread touches nothing of jobd but this struct and its own
+ * connection.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobd/jobd.h"
+#include "lib/log.h"
+
+/* wake the thread: SQLite's own default threshold (pages of 4 KiB) */
+#define WAL_KICK	1000
+/* checkpoint on the loop: 64 MiB of WAL, journal_size_limit's size */
+#define WAL_BOUND	16384
+
+struct jobd_wal {
+	pthread_t	 thread;
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cond;
+	int		 want;		/* a pass is due */
+	int		 running;	/* a pass is under way */
+	long		 passes;	/* passes done */
+	int		 quit;
+	sqlite3		*db;		/* the thread's connection */
+};
+
+static void *
+wal_main(void *arg)
+{
+	struct jobd_wal	*w = arg;
+	int		 log_frames, done, rc;
+
+	pthread_mutex_lock(&w->mtx);
+	for (;;) {
+		while (!w->want && !w->quit)
+			pthread_cond_wait(&w->cond, &w->mtx);
+		if (w->quit)
+			break;
+		w->want = 0;
+		w->running = 1;
+		pthread_mutex_unlock(&w->mtx);
+		rc = sqlite3_wal_checkpoint_v2(w->db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+		/* BUSY: the loop's own pass (or a reader) holds it; next time */
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warnx("wal checkpoint: %s", sqlite3_errmsg(w->db));
+		pthread_mutex_lock(&w->mtx);
+		w->running = 0;
+		w->passes++;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->mtx);
+	return NULL;
+}
+
+static void
+wal_kick(struct jobd_wal *w)
+{
+	pthread_mutex_lock(&w->mtx);
+	if (!w->want) {
+		w->want = 1;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->mtx);
+}
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct jobd_wal	*w = arg;
+	int		 log_frames, done;
+
+	if (frames >= WAL_BOUND) {
+		/* the thread's pass would make ours give up: wait it out */
+		pthread_mutex_lock(&w->mtx);
+		while (w->running)
+			pthread_cond_wait(&w->cond, &w->mtx);
+		w->want = 0;
+		pthread_mutex_unlock(&w->mtx);
+		(void)sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+	} else if (frames >= WAL_KICK)
+		wal_kick(w);
+	return SQLITE_OK;
+}
+
+/*
+ * A checkpoint of what the WAL holds: on the thread; on the loop when the
+ * thread could not start, or to truncate (at stop, after jobd_wal_stop:
+ * a pass under way would make TRUNCATE give up).
+ */
+void
+jobd_wal_checkpoint(struct jobd *jd, int truncate)
+{
+	sqlite3_stmt	*st;
+
+	if (!truncate && jd->wal != NULL) {
+		wal_kick(jd->wal);
+		return;
+	}
+	st = jobd_stmt(jd, truncate ? ST_CHECKPOINT_TRUNCATE :
+	    ST_CHECKPOINT_PASSIVE);
+	(void)jobd_step_done(jd, st);
+}
+
+/*
+ * Waits for the thread to have nothing due or under way; the passes it
+ * has made (tests).
+ */
+long
+jobd_wal_settle(struct jobd *jd)
+{
+	struct jobd_wal	*w = jd->wal;
+	long		 n;
+
+	if (w == NULL)
+		return 0;
+	pthread_mutex_lock(&w->mtx);
+	while (w->want || w->running)
+		pthread_cond_wait(&w->cond, &w->mtx);
+	n = w->passes;
+	pthread_mutex_unlock(&w->mtx);
+	return n;
+}
+
+/* After the main connection has put the database in WAL mode. */
+int
+jobd_wal_start(struct jobd *jd)
+{
+	struct jobd_wal	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		return -1;
+	}
+	pthread_mutex_init(&w->mtx, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	if (sqlite3_open_v2(jd->db_path, &w->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(w->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		log_warnx("%s: checkpoint connection: %s (checkpoints stay "
+		    "inline)", jd->db_path,
+		    w->db ? sqlite3_errmsg(w->db) : "cannot open");
+		goto fail;
+	}
+	if (pthread_create(&w->thread, NULL, wal_main, w) != 0) {
+		log_warn("%s: checkpoint thread (checkpoints stay inline)",
+		    jd->db_path);
+		goto fail;
+	}
+	/* replaces the autocheckpoint's hook */
+	sqlite3_wal_hook(jd->db, wal_hook, w);
+	jd->wal = w;
+	return 0;
+fail:
+	sqlite3_close(w->db);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->mtx);
+	free(w);
+	return -1;
+}
+
+/* Before the main connection closes; its checkpoints go back inline. */
+void
+jobd_wal_stop(struct jobd *jd)
+{
+	struct jobd_wal	*w = jd->wal;
+
+	if (w == NULL)
+		return;
+	sqlite3_wal_autocheckpoint(jd->db, WAL_KICK);
+	pthread_mutex_lock(&w->mtx);
+	w->quit = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mtx);
+	pthread_join(w->thread, NULL);
+	if (sqlite3_close(w->db) != SQLITE_OK)
+		log_warnx("%s: close: %s", jd->db_path, sqlite3_errmsg(w->db));
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->mtx);
+	free(w);
+	jd->wal = NULL;
+}

@@ -1,0 +1,161 @@
+/*
+ * test_jobd_wal.c — jobd's WAL checkpoints run on a thread of their own
+ * (jobd_wal.c): the WAL is copied back and reused while the loop goes on
+ * committing, it stays bounded when commits never pause, and what was
+ * committed is all there after a restart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "jobd/jobd.h"
+
+#define MB	(1024 * 1024)
+
+static char	 dbdir[] = "/tmp/rs-wal-XXXXXX";
+static char	 path[300], walpath[310];
+
+static off_t
+wal_size(void)
+{
+	struct stat	 sb;
+
+	return stat(walpath, &sb) == -1 ? 0 : sb.st_size;
+}
+
+static void
+open_state(struct jobd *jd)
+{
+	memset(jd, 0, sizeof(*jd));
+	assert_int_equal(jobd_state_init(jd, path, 30), 0);
+	assert_non_null(jd->wal);
+}
+
+/* one commit of a blob of n bytes (random: SQLite stores it as it is) */
+static void
+insert_blob(struct jobd *jd, int n)
+{
+	char	 sql[128];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO filler(b) VALUES "
+	    "(randomblob(%d))", n);
+	assert_int_equal(sqlite3_exec(jd->db, sql, NULL, NULL, NULL),
+	    SQLITE_OK);
+}
+
+static int64_t
+count_rows(struct jobd *jd)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n;
+
+	assert_int_equal(sqlite3_prepare_v2(jd->db, "SELECT count(*) FROM "
+	    "filler", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * 20 MB in commits of 400 KB, each followed by a pause long enough for
+ * the thread: the thread makes the passes (about one per 4 MB), and the
+ * WAL is reused from its start after each, so it never holds much more
+ * than 4 MB. Had the loop checkpointed, the thread would count no pass;
+ * had nobody, the WAL would hold all 20 MB.
+ */
+static void
+test_the_thread_checkpoints_and_the_wal_is_reused(void **state)
+{
+	struct jobd	 jd;
+	off_t		 most = 0;
+	long		 passes = 0;
+	int		 i;
+
+	(void)state;
+	open_state(&jd);
+	assert_int_equal(sqlite3_exec(jd.db, "CREATE TABLE filler(b BLOB)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	for (i = 0; i < 50; i++) {
+		insert_blob(&jd, 400 * 1024);
+		passes = jobd_wal_settle(&jd);
+		if (wal_size() > most)
+			most = wal_size();
+	}
+	assert_true(passes >= 4);
+	assert_true(most < 6 * MB);
+	assert_int_equal(count_rows(&jd), 50);
+
+	/* at stop: the thread ends, the WAL is folded and truncated */
+	jobd_wal_stop(&jd);
+	assert_null(jd.wal);
+	jobd_wal_checkpoint(&jd, 1);
+	assert_int_equal(wal_size(), 0);
+	jobd_state_fini(&jd);
+
+	open_state(&jd);
+	assert_int_equal(count_rows(&jd), 50);
+	jobd_state_fini(&jd);
+}
+
+/*
+ * 100 MB in commits of 1 MB with no pause between them: the thread's
+ * passes may never see the WAL whole, and the loop's own checkpoint past
+ * 64 MB keeps the file from growing with the data.
+ */
+static void
+test_the_wal_stays_bounded_when_commits_never_pause(void **state)
+{
+	struct jobd	 jd;
+	off_t		 most = 0;
+	int		 i;
+
+	(void)state;
+	open_state(&jd);
+	for (i = 0; i < 100; i++) {
+		insert_blob(&jd, MB);
+		if (wal_size() > most)
+			most = wal_size();
+	}
+	assert_true(most <= 68 * MB);
+	assert_int_equal(count_rows(&jd), 150);
+	jobd_state_fini(&jd);
+
+	open_state(&jd);
+	assert_int_equal(count_rows(&jd), 150);
+	jobd_state_fini(&jd);
+}
+
+static int
+teardown(void **state)
+{
+	char	 cmd[400];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dbdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_the_thread_checkpoints_and_the_wal_is_reused),
+		cmocka_unit_test(
+		    test_the_wal_stays_bounded_when_commits_never_pause),
+	};
+
+	assert_non_null(mkdtemp(dbdir));
+	snprintf(path, sizeof(path), "%s/rscrape.db", dbdir);
+	snprintf(walpath, sizeof(walpath), "%s-wal", path);
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}
