@@ -294,9 +294,10 @@ int	 rd_thread_add_continue_json(struct rd_thread *th, const char *parent,
  * fetched again: rd_stage_*() reads a body to its end (NULL with *errp
  * when it is empty, not JSON, truncated or nested deeper than
  * RD_NESTING_MAX), rd_thread_apply_*() then does exactly what the
- * rd_thread_add_*() above do with the parsed tree, with the same records
- * (byte for byte), errors and thread state. A stage holds no pointer into
- * buf.
+ * rd_thread_add_*() above do with the parsed tree, with the same records,
+ * errors and thread state. The records' raws are the same JSON, but as
+ * Reddit wrote it: a stage points into buf for them, so buf must outlive
+ * it (through rd_thread_apply_*()).
  */
 struct rd_stage;
 struct rd_stage *rd_stage_tree(const char *buf, size_t len, const char **errp);

@@ -11,6 +11,11 @@
  * walk would skip are not staged at all (not a thing, a kind other than
  * t1 and more, a t1 without a valid id, and everything below them).
  *
+ * A t1's raw text is Reddit's own bytes of its data object, with the
+ * value of each "replies" member cut out and "" put in its place (a
+ * comment never carries its subtree): a few segments that point into
+ * the answer, which must outlive the stage.
+ *
  * Field semantics are those of the cJSON walk: the first member of a name
  * counts, and a member of the wrong type reads as absent.
  */
@@ -27,6 +32,15 @@
 
 enum st_kind { ST_T1, ST_MORE, ST_OTHER };
 
+/* a piece of a raw text: len bytes at p, or (p NULL) the text ST_CUT */
+struct st_seg {
+	const char	*p;
+	size_t		 len;
+};
+
+#define ST_CUT		":\"\""	/* what follows a cut "replies" */
+#define ST_CUT_LEN	3
+
 /* the fields of one t1 as rd_comment_record() takes them */
 struct rd_t1 {
 	const char	*name, *id, *link_id, *parent_id, *author, *body;
@@ -42,7 +56,8 @@ struct st_thing {
 	double		 depth, score, created_utc, count;	/* absent: 0 */
 	uint32_t	 nchildren;	/* elements of "children", any type */
 	uint32_t	 ids, nids;	/* its string children: stage.ids[ids..] */
-	size_t		 raw, rawlen;	/* a t1's text in stage.raws */
+	uint32_t	 seg, nseg;	/* a t1's text: stage.segs[seg..] */
+	size_t		 rawlen;	/* the length of that text */
 };
 
 struct rd_stage {
@@ -61,7 +76,8 @@ struct rd_stage {
 	struct st_thing	*things;
 	size_t		 n, cap;
 	struct jtext	 strs;		/* NUL-terminated strings */
-	struct jtext	 raws;		/* t1 texts back to back */
+	struct st_seg	*segs;
+	size_t		 nsegs, capsegs;
 	uint32_t	*ids;		/* more children: offsets into strs */
 	size_t		 nids, capids;
 };

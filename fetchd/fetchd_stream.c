@@ -1,14 +1,15 @@
 /*
  * fetchd_stream.c — comment-tree answers read with yajl's event parser
  * (fetchd_stage.h): no cJSON tree is built, walked and deleted for the
- * biggest answers fetchd gets, and each t1's raw text is written while
- * its members go by, as comment_scan() would print them.
+ * biggest answers fetchd gets, and each t1's raw text is nothing but
+ * where its bytes lie in the answer (yajl's byte offsets), so it is never
+ * printed again.
  *
  * A stack of frames follows the answer's nesting; each frame has a role
- * (what the cJSON walk would do with that container) and, inside a t1's
- * data, the text buffer its members are copied into. Strings are written
- * with jtext, numbers as cJSON prints the double it would have parsed, so
- * a raw text is byte for byte what the cJSON path gives.
+ * (what the cJSON walk would do with that container). A t1's data frame
+ * notes where the object starts, and where each of its "replies" values
+ * starts and ends (by the level of its listing: a t1's replies hold the
+ * next level's t1s), and makes the segments of its text when it ends.
  *
  * What yajl accepts and cJSON_ParseWithLength refuses, or the other way
  * round, is adjusted here so that the same bodies are "not JSON" (and
@@ -62,7 +63,9 @@ enum slot {
 struct frame {
 	uint8_t		 role;
 	uint8_t		 map;		/* object (else array) */
-	uint8_t		 skip;		/* next value not written into raw */
+	uint8_t		 rec;		/* a t1's data whose text is kept */
+	uint8_t		 skip;		/* rec: the next value is cut out */
+	uint8_t		 cutend;	/* the value a cut ends with */
 	uint8_t		 which;		/* R_LISTING, R_LDATA: 0, 1, 2 replies */
 	uint8_t		 kstate;	/* kind: 0 unseen, 1 string, 2 other */
 	uint8_t		 dstate;	/* data: 0 unseen, 1 object, 2 other */
@@ -73,16 +76,25 @@ struct frame {
 	size_t		 n;		/* members or elements so far */
 	size_t		 thing;		/* R_THING..R_IDS: its index; replies'
 					   R_LISTING: things before it */
-	struct jtext	*raw;		/* where this container's text goes */
+	int		 cutlevel;	/* cutend: the rec frame's level */
+};
+
+/* a rec frame's text so far: where it starts, its cuts [a, b) */
+struct span {
+	size_t		 start;
+	size_t		*cuts;		/* a0, b0, a1, b1, ... */
+	size_t		 ncuts, capcuts;	/* size_t's in cuts */
 };
 
 struct reader {
 	struct rd_stage	*st;
+	yajl_handle	 h;
 	const char	*buf, *end;	/* the body */
+	const char	*text;		/* what yajl reads (buf after a BOM) */
 	struct frame	 fr[RD_NESTING_MAX + 1];
 	int		 top;		/* frames in use */
 	const char	*err;
-	struct jtext	 raw[ST_LEVELS];	/* a t1's text, by level */
+	struct span	 span[ST_LEVELS];	/* a t1's text, by level */
 };
 
 static struct reader	 rdr;		/* fetchd is one thread: reused */
@@ -114,36 +126,78 @@ in_body(const struct reader *r, const char *s)
 	    (uintptr_t)s < (uintptr_t)r->end;
 }
 
-static int
-put_str(struct reader *r, struct jtext *t, const char *s, size_t n)
+/* where yajl is: just past the token it hands a callback */
+static size_t
+at_now(const struct reader *r)
 {
-	if (!in_body(r, s))
-		return jtext_strn(t, s, strnlen(s, n));
-	if (jtext_room(t, n + 2) == -1)
-		return -1;
-	t->s[t->len] = '"';
-	memcpy(t->s + t->len + 1, s, n);
-	t->s[t->len + n + 1] = '"';
-	t->len += n + 2;
+	return yajl_get_bytes_consumed(r->h);
+}
+
+/* a cut of the rec frame at level starts (a) or ends (b) here */
+static int
+cut_mark(struct reader *r, int level, int ending)
+{
+	struct span	*sp = &r->span[level];
+	size_t		*nc, cap;
+
+	if (ending) {
+		if (sp->ncuts % 2 == 1)
+			sp->cuts[sp->ncuts++] = at_now(r);
+		return 0;
+	}
+	if (sp->ncuts + 2 > sp->capcuts) {
+		cap = sp->capcuts ? sp->capcuts * 2 : 8;
+		if ((nc = reallocarray(sp->cuts, cap, sizeof(*nc))) == NULL)
+			return -1;
+		sp->cuts = nc;
+		sp->capcuts = cap;
+	}
+	sp->cuts[sp->ncuts++] = at_now(r);
 	return 0;
 }
 
-/*
- * A number as cJSON prints the double it parses: an integer of up to 15
- * digits (JSON has no leading zeros) is its own text, "-0" included.
- */
 static int
-put_num(struct jtext *t, const char *s, size_t n, double d)
+seg_add(struct rd_stage *st, const char *p, size_t len)
 {
-	size_t	 i = s[0] == '-';
+	struct st_seg	*ns;
+	size_t		 cap;
 
-	if (n - i <= 15 && n > i) {
-		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		if (i == n)
-			return jtext_lit(t, s, n);
+	if (st->nsegs == st->capsegs) {
+		cap = st->capsegs ? st->capsegs * 2 : 1024;
+		if ((ns = reallocarray(st->segs, cap, sizeof(*ns))) == NULL)
+			return -1;
+		st->segs = ns;
+		st->capsegs = cap;
 	}
-	return jtext_num(t, d);
+	st->segs[st->nsegs].p = p;
+	st->segs[st->nsegs++].len = len;
+	return 0;
+}
+
+/* a rec frame ends: its text as segments of the answer */
+static int
+span_close(struct reader *r, const struct frame *f, struct st_thing *t)
+{
+	struct rd_stage	*st = r->st;
+	struct span	*sp = &r->span[f->level];
+	size_t		 from = sp->start, i;
+
+	if (st->nsegs >= UINT32_MAX - sp->ncuts - 1)
+		return -1;
+	t->seg = (uint32_t)st->nsegs;
+	t->rawlen = 0;
+	for (i = 0; i + 1 < sp->ncuts; i += 2) {
+		if (seg_add(st, r->text + from, sp->cuts[i] - from) == -1 ||
+		    seg_add(st, NULL, ST_CUT_LEN) == -1)
+			return -1;
+		t->rawlen += sp->cuts[i] - from + ST_CUT_LEN;
+		from = sp->cuts[i + 1];
+	}
+	if (seg_add(st, r->text + from, at_now(r) - from) == -1)
+		return -1;
+	t->rawlen += at_now(r) - from;
+	t->nseg = (uint32_t)(st->nsegs - t->seg);
+	return 0;
 }
 
 /* a NUL-terminated copy in strs; its offset, or ST_NONE on ENOMEM */
@@ -226,28 +280,23 @@ key_slot(const struct frame *f, const char *k, size_t n)
 }
 
 /*
- * A value starts in f (NULL: the top): separators and counts. Returns
- * the slot (object member) or element index (array) it fills, or -1.
+ * A value starts in f (NULL: the top). Returns the slot (object member)
+ * or element index (array) it fills, or -1; *cutp: the value is a cut.
  */
 static long
-value_in(struct frame *f, int *rawp)
+value_in(struct frame *f, int *cutp)
 {
 	long	 at;
 
-	*rawp = 0;
+	*cutp = 0;
 	if (f == NULL)
 		return -1;
 	if (f->map) {
 		at = f->want;
-		*rawp = f->raw != NULL && !f->skip;
+		*cutp = f->skip;
 		f->want = -1;
 		f->skip = 0;
 		return at;
-	}
-	if (f->raw != NULL) {
-		if (f->n > 0 && jtext_lit(f->raw, ",", 1) == -1)
-			return -2;
-		*rawp = 1;
 	}
 	return (long)f->n++;
 }
@@ -273,45 +322,27 @@ scalar(struct reader *r, enum vtype vt, const char *s, size_t n, int b)
 	double		 d = 0;
 	long		 at;
 	uint32_t	 off;
-	int		 raw;
+	int		 cut;
 
-	if ((at = value_in(f, &raw)) == -2)
-		return fail(r, "out of memory");
-	if (raw && vt == V_STR && put_str(r, f->raw, s, n) == -1)
-		return fail(r, "out of memory");
+	(void)b;
+	at = value_in(f, &cut);
+	if (cut)
+		(void)cut_mark(r, f->level, 1);
+	if (f == NULL || at < 0)
+		return 1;
 	if (vt == V_STR && !in_body(r, s))
 		n = strnlen(s, n);
-	if (vt == V_NUM && n <= ST_NUMBER_MAX) {
+	/* only the numbers a thing keeps are read */
+	if (vt == V_NUM && f->role == R_TDATA && n <= ST_NUMBER_MAX) {
 		memcpy(num, s, n);
 		num[n] = '\0';
 		d = strtod(num, NULL);
-	} else if (vt == V_NUM) {
+	} else if (vt == V_NUM && f->role == R_TDATA) {
 		if ((big = strndup(s, n)) == NULL)
 			return fail(r, "out of memory");
 		d = strtod(big, NULL);
 		free(big);
 	}
-	if (raw) {
-		switch (vt) {
-		case V_NULL:
-			raw = jtext_lit(f->raw, "null", 4);
-			break;
-		case V_BOOL:
-			raw = b ? jtext_lit(f->raw, "true", 4) :
-			    jtext_lit(f->raw, "false", 5);
-			break;
-		case V_NUM:
-			raw = put_num(f->raw, s, n, d);
-			break;
-		case V_STR:
-			raw = 0;	/* above */
-			break;
-		}
-		if (raw == -1)
-			return fail(r, "out of memory");
-	}
-	if (f == NULL || at < 0)
-		return 1;
 	switch (f->role) {
 	case R_ROOT:
 		if (st->nroot < 2)
@@ -562,33 +593,31 @@ start(struct reader *r, int map)
 {
 	struct frame	*f = cur(r), *c;
 	long		 at;
-	int		 raw, role;
+	int		 cut, role;
 
 	if (r->top >= RD_NESTING_MAX)
 		return fail(r, "JSON nested too deeply");
-	if ((at = value_in(f, &raw)) == -2)
-		return fail(r, "out of memory");
+	at = value_in(f, &cut);
 	c = &r->fr[r->top];
 	memset(c, 0, sizeof(*c));
 	c->map = (uint8_t)map;
 	c->want = -1;
+	if (cut) {
+		c->cutend = 1;
+		c->cutlevel = f->level;
+	}
 	if ((role = child_role(r, f, at, map, c)) == -1)
 		return fail(r, "out of memory");
 	c->role = (uint8_t)role;
-	c->raw = raw ? f->raw : NULL;
-	if (c->role == R_TDATA) {
-		/* a thing known not to be a t1 needs no text */
-		if (f->kstate == 1 && r->st->things[c->thing].kind != ST_T1)
-			c->raw = NULL;
-		else if (c->level >= ST_LEVELS)
+	/* a thing known not to be a t1 needs no text */
+	if (c->role == R_TDATA && !(f->kstate == 1 &&
+	    r->st->things[c->thing].kind != ST_T1)) {
+		if (c->level >= ST_LEVELS)
 			return fail(r, "comment tree nested too deeply");
-		else {
-			c->raw = &r->raw[c->level];
-			c->raw->len = 0;
-		}
+		c->rec = 1;
+		r->span[c->level].start = at_now(r) - 1;	/* its '{' */
+		r->span[c->level].ncuts = 0;
 	}
-	if (c->raw != NULL && jtext_lit(c->raw, map ? "{" : "[", 1) == -1)
-		return fail(r, "out of memory");
 	r->top++;
 	return 1;
 }
@@ -613,9 +642,6 @@ cb_key(void *ctx, const unsigned char *key, size_t n)
 	const char	*k = (const char *)key;
 	int		 slot;
 
-	if (f->raw != NULL && ((f->n > 0 && jtext_lit(f->raw, ",", 1) == -1) ||
-	    put_str(r, f->raw, k, n) == -1 || jtext_lit(f->raw, ":", 1) == -1))
-		return fail(r, "out of memory");
 	if (!in_body(r, k))
 		n = strnlen(k, n);
 	f->n++;
@@ -626,8 +652,8 @@ cb_key(void *ctx, const unsigned char *key, size_t n)
 		f->want = (int8_t)slot;
 	}
 	/* a comment never carries its subtree: every replies is "" */
-	if (f->role == R_TDATA && n == 7 && is(k, n, "replies")) {
-		if (f->raw != NULL && jtext_lit(f->raw, "\"\"", 2) == -1)
+	if (f->rec && n == 7 && is(k, n, "replies")) {
+		if (cut_mark(r, f->level, 0) == -1)
 			return fail(r, "out of memory");
 		f->skip = 1;
 	}
@@ -655,8 +681,8 @@ end(struct reader *r)
 	struct frame	*f = cur(r);
 	struct st_thing	*t;
 
-	if (f->raw != NULL && jtext_lit(f->raw, f->map ? "}" : "]", 1) == -1)
-		return fail(r, "out of memory");
+	if (f->cutend)
+		(void)cut_mark(r, f->cutlevel, 1);
 	switch (f->role) {
 	case R_LISTING:
 		if (f->which < 2)
@@ -669,12 +695,10 @@ end(struct reader *r)
 		st->post_ok = f->kstate == 1 && f->dstate == 1 && f->kindval;
 		break;
 	case R_TDATA:
-		if (f->raw == NULL)
+		if (!f->rec)
 			break;
 		t = &st->things[f->thing];
-		t->raw = st->raws.len;
-		t->rawlen = f->raw->len;
-		if (jtext_lit(&st->raws, f->raw->s, f->raw->len) == -1)
+		if (span_close(r, f, t) == -1)
 			return fail(r, "out of memory");
 		break;
 	case R_THING:
@@ -710,7 +734,7 @@ rd_stage_free(struct rd_stage *st)
 		return;
 	free(st->things);
 	free(st->strs.s);
-	free(st->raws.s);
+	free(st->segs);
 	free(st->ids);
 	free(st);
 }
@@ -738,7 +762,7 @@ stage(int mc, const char *buf, size_t len, const char **errp)
 	r->end = buf + len;
 	r->top = 0;
 	r->err = NULL;
-	if ((h = yajl_alloc(&callbacks, NULL, r)) == NULL) {
+	if ((h = r->h = yajl_alloc(&callbacks, NULL, r)) == NULL) {
 		rd_stage_free(st);
 		SETERR("out of memory");
 		return NULL;
@@ -750,10 +774,12 @@ stage(int mc, const char *buf, size_t len, const char **errp)
 		buf += 3;
 		len -= 3;
 	}
+	r->text = buf;
 	s = yajl_parse(h, (const unsigned char *)buf, len);
 	if (s == yajl_status_ok)
 		s = yajl_complete_parse(h);
 	yajl_free(h);
+	r->h = NULL;
 	r->st = NULL;
 	if (s != yajl_status_ok) {
 		SETERR(r->err != NULL ? r->err : "truncated or invalid JSON");

@@ -64,6 +64,23 @@ st_more(struct walk *w, const struct rd_stage *s, const struct st_thing *t)
  * comments go out as one text item (lib/worker.h, text records): their
  * records written straight from the stage, no cJSON object per comment.
  */
+/* a t1's raw text from its segments (fetchd_stage.h) */
+static int
+st_raw(const struct rd_stage *s, const struct st_thing *t, struct jtext *out)
+{
+	const struct st_seg *g = &s->segs[t->seg];
+	uint32_t	 i;
+
+	if (jtext_room(out, t->rawlen) == -1)
+		return -1;
+	for (i = 0; i < t->nseg; i++) {
+		memcpy(out->s + out->len, g[i].p != NULL ? g[i].p : ST_CUT,
+		    g[i].len);
+		out->len += g[i].len;
+	}
+	return 0;
+}
+
 static int
 st_walk(struct walk *w, const struct rd_stage *s)
 {
@@ -73,7 +90,7 @@ st_walk(struct walk *w, const struct rd_stage *s)
 	struct ent	*e;
 	const char	*id;
 	cJSON		*item;
-	size_t		 i, hlen;
+	size_t		 i, hlen, rlen;
 	int		 depth, n = 0, rv = 0;
 
 	heads.len = raws.len = 0;
@@ -104,10 +121,11 @@ st_walk(struct walk *w, const struct rd_stage *s)
 		f.score = t->score;
 		f.created_utc = t->created_utc;
 		hlen = heads.len;
+		rlen = raws.len;
 		if (rd_comment_text(&f, w->th->post, depth, t->rawlen, &heads,
-		    NULL) == -1 || jtext_lit(&raws, s->raws.s + t->raw,
-		    t->rawlen) == -1) {
+		    NULL) == -1 || st_raw(s, t, &raws) == -1) {
 			heads.len = hlen;	/* no half record */
+			raws.len = rlen;
 			goto nomem;
 		}
 		e->depth = depth;

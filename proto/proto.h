@@ -189,8 +189,9 @@
  *     raw in an attachment (what fetchd sends; proto_report_detach): a
  *     post or comment may carry raw_len: n (a whole number >= 2) instead
  *     of raw; its raw is then the next n bytes of the request's attachment
- *     (records in order: posts, then comments), the compact JSON text of
- *     the object, stored as is. Strict: raw_len beside raw, an n beyond
+ *     (records in order: posts, then comments), the JSON text of the
+ *     object, stored as is (a comment from a tree: Reddit's own bytes,
+ *     "replies" emptied; otherwise compact, as cJSON prints). Strict: raw_len beside raw, an n beyond
  *     what is left, bytes that are not exactly one JSON object, or
  *     attachment bytes no record takes are bad_request, nothing stored.
  *     A report without attachment keeps raw inline as above.
