@@ -50,6 +50,7 @@ wal_main(void *arg)
 	struct jobd_wal	*w = arg;
 	int		 log_frames, done, rc;
 
+	(void)pthread_setname_np(pthread_self(), "jobd:wal");
 	pthread_mutex_lock(&w->mtx);
 	for (;;) {
 		while (!w->want && !w->quit)
