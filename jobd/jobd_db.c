@@ -556,6 +556,16 @@ jobd_db_open(struct jobd *jd, const char *path)
 	    400) != SQLITE_OK)
 		log_warnx("%s: lookaside: %s", path, sqlite3_errmsg(jd->db));
 	sqlite3_busy_timeout(jd->db, 5000);
+	/*
+	 * 8 KiB pages for a new database (an existing one keeps its own):
+	 * a commit writes each page it changed as one WAL frame of two
+	 * write calls, and a full job's comments (about 2 KB of raw each)
+	 * fill pages one after another. Alternating bench100 runs: jobd CPU
+	 * 0.195 -> 0.155 s per job; POST /jobs, whose commits change a few
+	 * rows in many pages, about a tenth slower (bench/README.md).
+	 */
+	if (db_exec(jd->db, "PRAGMA page_size = 8192;") == -1)
+		return -1;
 	if (db_exec(jd->db, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL;"
 	    "PRAGMA foreign_keys = ON;"

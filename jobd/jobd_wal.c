@@ -14,7 +14,7 @@
  * copied; under a steady stream of commits the thread's pass rarely ends
  * in such a gap, so the file grows through a burst and is reset after
  * it (journal_size_limit then truncates it). The loop still checkpoints
- * itself past WAL_BOUND frames, so a burst that never pauses grows the
+ * itself past WAL_BOUND_BYTES, so a burst that never pauses grows the
  * file to a bound, not to the size of its data; by then the thread has
  * copied nearly everything and the loop's pass is short.
  *
@@ -28,10 +28,10 @@
 #include "jobd/jobd.h"
 #include "lib/log.h"
 
-/* wake the thread: SQLite's own default threshold (pages of 4 KiB) */
-#define WAL_KICK	1000
-/* checkpoint on the loop: 64 MiB of WAL, journal_size_limit's size */
-#define WAL_BOUND	16384
+/* wake the thread: SQLite's default threshold, 1000 pages of 4 KiB */
+#define WAL_KICK_BYTES	(4000 * 1024)
+/* checkpoint on the loop: journal_size_limit's size */
+#define WAL_BOUND_BYTES	(64 * 1024 * 1024)
 
 struct jobd_wal {
 	pthread_t	 thread;
@@ -41,6 +41,7 @@ struct jobd_wal {
 	int		 running;	/* a pass is under way */
 	long		 passes;	/* passes done */
 	int		 quit;
+	int		 kick, bound;	/* in frames (pages) */
 	sqlite3		*db;		/* the thread's connection */
 };
 
@@ -91,7 +92,7 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	struct jobd_wal	*w = arg;
 	int		 log_frames, done;
 
-	if (frames >= WAL_BOUND) {
+	if (frames >= w->bound) {
 		/* the thread's pass would make ours give up: wait it out */
 		pthread_mutex_lock(&w->mtx);
 		while (w->running)
@@ -100,7 +101,7 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 		pthread_mutex_unlock(&w->mtx);
 		(void)sqlite3_wal_checkpoint_v2(db, name,
 		    SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
-	} else if (frames >= WAL_KICK)
+	} else if (frames >= w->kick)
 		wal_kick(w);
 	return SQLITE_OK;
 }
@@ -145,15 +146,33 @@ jobd_wal_settle(struct jobd *jd)
 }
 
 /* After the main connection has put the database in WAL mode. */
+static int
+db_page_size(sqlite3 *db)
+{
+	sqlite3_stmt	*st;
+	int		 n = 4096;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_int(st, 0) >= 512)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 int
 jobd_wal_start(struct jobd *jd)
 {
 	struct jobd_wal	*w;
+	int		 page;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		log_warnx("%s: out of memory", __func__);
 		return -1;
 	}
+	page = db_page_size(jd->db);
+	w->kick = WAL_KICK_BYTES / page;
+	w->bound = WAL_BOUND_BYTES / page;
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	if (sqlite3_open_v2(jd->db_path, &w->db, SQLITE_OPEN_READWRITE |
@@ -190,7 +209,7 @@ jobd_wal_stop(struct jobd *jd)
 
 	if (w == NULL)
 		return;
-	sqlite3_wal_autocheckpoint(jd->db, WAL_KICK);
+	sqlite3_wal_autocheckpoint(jd->db, w->kick);
 	pthread_mutex_lock(&w->mtx);
 	w->quit = 1;
 	pthread_cond_signal(&w->cond);

@@ -34,9 +34,17 @@ wal_size(void)
 static void
 open_state(struct jobd *jd)
 {
+	sqlite3_stmt	*st;
+
 	memset(jd, 0, sizeof(*jd));
 	assert_int_equal(jobd_state_init(jd, path, 30), 0);
 	assert_non_null(jd->wal);
+	/* a database jobd creates has pages of 8 KiB */
+	assert_int_equal(sqlite3_prepare_v2(jd->db, "PRAGMA page_size", -1,
+	    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 8192);
+	sqlite3_finalize(st);
 }
 
 /* one commit of a blob of n bytes (random: SQLite stores it as it is) */
