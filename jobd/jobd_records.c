@@ -21,10 +21,8 @@
 #include "lib/log.h"
 
 static void
-bind_str(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
+bind_str_item(sqlite3_stmt *st, int idx, const cJSON *it)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-
 	if (cJSON_IsString(it))
 		sqlite3_bind_text(st, idx, it->valuestring, -1, SQLITE_STATIC);
 	else
@@ -32,10 +30,8 @@ bind_str(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
 }
 
 static void
-bind_num(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
+bind_num_item(sqlite3_stmt *st, int idx, const cJSON *it)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-
 	if (cJSON_IsNumber(it))
 		sqlite3_bind_int64(st, idx, (int64_t)it->valuedouble);
 	else
@@ -43,10 +39,63 @@ bind_num(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
 }
 
 static void
+bind_str(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
+{
+	bind_str_item(st, idx, cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static void
+bind_num(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
+{
+	bind_num_item(st, idx, cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static void
 bind_bool(sqlite3_stmt *st, int idx, const cJSON *o, const char *key)
 {
 	sqlite3_bind_int(st, idx,
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key)));
+}
+
+/*
+ * A comment's members, found in one walk of the object (a report holds
+ * thousands; looking each up by name walked the object a dozen times).
+ * The first member of a name counts, as cJSON's lookup would have it.
+ */
+enum cfield {
+	CF_ID, CF_POST_ID, CF_PARENT_ID, CF_DEPTH, CF_AUTHOR, CF_BODY,
+	CF_SCORE, CF_CREATED_UTC, CF_DELETED, CF_REMOVED, CF_RAW,
+	CF_RAW_LEN, CF__COUNT
+};
+
+static const char *const cfield_names[CF__COUNT] = {
+	"id", "post_id", "parent_id", "depth", "author", "body", "score",
+	"created_utc", "deleted", "removed", PROTO_F_RAW, PROTO_F_RAW_LEN
+};
+
+struct cfields {
+	const cJSON	*f[CF__COUNT];
+	const char	*raw;		/* its bytes of the attachment */
+	size_t		 rawlen;
+};
+
+static void
+cfields_of(const cJSON *o, struct cfields *cf)
+{
+	const cJSON	*it;
+	int		 i;
+
+	memset(cf, 0, sizeof(*cf));
+	cJSON_ArrayForEach(it, o) {
+		if (it->string == NULL)
+			continue;
+		for (i = 0; i < CF__COUNT; i++)
+			if (cf->f[i] == NULL &&
+			    strcmp(it->string, cfield_names[i]) == 0) {
+				cf->f[i] = it;
+				break;
+			}
+	}
 }
 
 /*
@@ -75,6 +124,55 @@ bind_raw(sqlite3_stmt *st, int idx, const cJSON *o, struct raw_cursor *rc)
 	}
 	raw = cJSON_GetObjectItemCaseSensitive(o, PROTO_F_RAW);
 	s = raw ? cJSON_PrintUnformatted(raw) : NULL;
+	if (s)
+		sqlite3_bind_text(st, idx, s, -1, cJSON_free);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+/*
+ * A comment's raw_len against what is left of the attachment (as
+ * proto_att_take() checks it), and its raw checked.
+ */
+static int
+comment_raw_ok(struct cfields *cf, struct raw_cursor *rc, const char **why)
+{
+	const cJSON	*n = cf->f[CF_RAW_LEN];
+	double		 d;
+
+	if (n == NULL)
+		return 1;
+	if (cf->f[CF_RAW] != NULL) {
+		*why = "record has both raw and raw_len";
+		return 0;
+	}
+	if (!cJSON_IsNumber(n) || (d = n->valuedouble) < 2 ||
+	    d > (double)rc->left || d != (double)(size_t)d) {
+		*why = "raw_len is not a length within the attachment";
+		return 0;
+	}
+	cf->raw = rc->att;
+	cf->rawlen = (size_t)d;
+	rc->att += cf->rawlen;
+	rc->left -= cf->rawlen;
+	if (!proto_json_object_valid(cf->raw, cf->rawlen)) {
+		*why = "raw is not a JSON object";
+		return 0;
+	}
+	return 1;
+}
+
+static void
+bind_comment_raw(sqlite3_stmt *st, int idx, const struct cfields *cf)
+{
+	char	*s;
+
+	if (cf->raw != NULL) {
+		sqlite3_bind_text(st, idx, cf->raw, (int)cf->rawlen,
+		    SQLITE_STATIC);
+		return;
+	}
+	s = cf->f[CF_RAW] ? cJSON_PrintUnformatted(cf->f[CF_RAW]) : NULL;
 	if (s)
 		sqlite3_bind_text(st, idx, s, -1, cJSON_free);
 	else
@@ -161,25 +259,23 @@ store_post(struct jobd *jd, int64_t jid, const char *ws, const cJSON *p,
 }
 
 static int
-store_comment(struct jobd *jd, int64_t jid, const cJSON *c, int64_t now_ms,
-    int *added, struct raw_cursor *rc)
+store_comment(struct jobd *jd, int64_t jid, const struct cfields *cf,
+    int64_t now_ms, int *added)
 {
-	struct raw_cursor again = *rc;
-
 	sqlite3_stmt	*st = jobd_stmt(jd, ST_COMMENT_INSERT);
 
 	sqlite3_bind_int64(st, 1, jid);
-	bind_str(st, 2, c, "id");
-	bind_str(st, 3, c, "post_id");
-	bind_str(st, 4, c, "parent_id");
-	bind_num(st, 5, c, "depth");
-	bind_str(st, 6, c, "author");
-	bind_str(st, 7, c, "body");
-	bind_num(st, 8, c, "score");
-	bind_num(st, 9, c, "created_utc");
-	bind_bool(st, 10, c, "deleted");
-	bind_bool(st, 11, c, "removed");
-	bind_raw(st, 12, c, rc);
+	bind_str_item(st, 2, cf->f[CF_ID]);
+	bind_str_item(st, 3, cf->f[CF_POST_ID]);
+	bind_str_item(st, 4, cf->f[CF_PARENT_ID]);
+	bind_num_item(st, 5, cf->f[CF_DEPTH]);
+	bind_str_item(st, 6, cf->f[CF_AUTHOR]);
+	bind_str_item(st, 7, cf->f[CF_BODY]);
+	bind_num_item(st, 8, cf->f[CF_SCORE]);
+	bind_num_item(st, 9, cf->f[CF_CREATED_UTC]);
+	sqlite3_bind_int(st, 10, cJSON_IsTrue(cf->f[CF_DELETED]));
+	sqlite3_bind_int(st, 11, cJSON_IsTrue(cf->f[CF_REMOVED]));
+	bind_comment_raw(st, 12, cf);
 	sqlite3_bind_int64(st, 13, now_ms);
 	if (jobd_step_done(jd, st) == -1)
 		return -1;
@@ -189,12 +285,12 @@ store_comment(struct jobd *jd, int64_t jid, const cJSON *c, int64_t now_ms,
 	}
 	st = jobd_stmt(jd, ST_COMMENT_UPDATE);
 	sqlite3_bind_int64(st, 1, jid);
-	bind_str(st, 2, c, "id");
-	bind_str(st, 3, c, "body");
-	bind_num(st, 4, c, "score");
-	bind_bool(st, 5, c, "deleted");
-	bind_bool(st, 6, c, "removed");
-	bind_raw(st, 7, c, &again);
+	bind_str_item(st, 2, cf->f[CF_ID]);
+	bind_str_item(st, 3, cf->f[CF_BODY]);
+	bind_num_item(st, 4, cf->f[CF_SCORE]);
+	sqlite3_bind_int(st, 5, cJSON_IsTrue(cf->f[CF_DELETED]));
+	sqlite3_bind_int(st, 6, cJSON_IsTrue(cf->f[CF_REMOVED]));
+	bind_comment_raw(st, 7, cf);
 	return jobd_step_done(jd, st);
 }
 
@@ -313,6 +409,26 @@ job_media_counts(struct jobd *jd, int64_t jid, int64_t now_ms)
 	return jobd_step_done(jd, st);
 }
 
+/* room for the fields of n comments; reused (jobd is one thread) */
+static struct cfields *
+comment_fields(const cJSON *comments)
+{
+	static struct cfields	*buf, none;
+	static size_t		 cap;
+	struct cfields		*nb;
+	size_t			 n = (size_t)cJSON_GetArraySize(comments);
+
+	if (n == 0)
+		return &none;
+	if (n > cap) {
+		if ((nb = reallocarray(buf, n, sizeof(*nb))) == NULL)
+			return NULL;
+		buf = nb;
+		cap = n;
+	}
+	return buf;
+}
+
 int
 jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 {
@@ -322,8 +438,10 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 	struct raw_cursor rc;
 	sqlite3_stmt	*st;
 	cJSON		*posts, *comments, *media, *progress, *checkpoint, *it;
+	struct cfields	*cf;
 	const char	*err, *batch, *why = NULL;
 	int		 pn = 0, cn = 0, mn = 0, queued = 0, want_media = 0;
+	int		 i, ncomments;
 	int64_t		 now = jobd_now(jd);
 
 	if (proto_get_int(ctx->req->body, "task_id", 1, &ref.task_id,
@@ -342,14 +460,22 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
 	rc.att = ctx->req->att;
 	rc.left = ctx->req->attlen;
+	ncomments = cJSON_GetArraySize(comments);
 	cJSON_ArrayForEach(it, posts)
 		if (!record_ok(it, "t3_", &why) || !raw_ok(it, &rc, &why))
 			return rep_error(ctx, PROTO_E_BAD_REQUEST, "post: %s",
 			    why);
-	cJSON_ArrayForEach(it, comments)
-		if (!record_ok(it, "t1_", &why) || !raw_ok(it, &rc, &why))
+	if ((cf = comment_fields(comments)) == NULL)
+		return rep_error(ctx, PROTO_E_INTERNAL, "out of memory");
+	i = 0;
+	cJSON_ArrayForEach(it, comments) {
+		cfields_of(it, &cf[i]);
+		if (!record_ok(it, "t1_", &why) ||
+		    !comment_raw_ok(&cf[i], &rc, &why))
 			return rep_error(ctx, PROTO_E_BAD_REQUEST,
 			    "comment: %s", why);
+		i++;
+	}
 	if (rc.left > 0)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST,
 		    "%zu attachment bytes no record takes", rc.left);
@@ -379,8 +505,8 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 	cJSON_ArrayForEach(it, posts)
 		if (store_post(jd, t.jid, t.ws_id, it, now, &pn, &rc) == -1)
 			return jobd_db_error(jd, ctx, "post");
-	cJSON_ArrayForEach(it, comments)
-		if (store_comment(jd, t.jid, it, now, &cn, &rc) == -1)
+	for (i = 0; i < ncomments; i++)
+		if (store_comment(jd, t.jid, &cf[i], now, &cn) == -1)
 			return jobd_db_error(jd, ctx, "comment");
 	cJSON_ArrayForEach(it, media)
 		if (store_media(jd, t.jid, want_media, it, now, &mn,
