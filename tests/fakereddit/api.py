@@ -1,6 +1,7 @@
 """Reddit API endpoints of the fake (everything behind the bearer token),
 plus the media files and the Arctic-Shift-style archive."""
 
+import gzip
 import re
 import time
 from urllib.parse import quote
@@ -29,6 +30,13 @@ def escape_entities(o):
 def _reply(obj, status=200, raw=True, headers=None):
     from .server import json_reply
     return json_reply(obj, status, raw, headers)
+
+
+def _copy(rep):
+    """A cached reply's copy: its own header list, the same bytes."""
+    out = type(rep)(rep.status, rep.body, rep.ctype, list(rep.headers))
+    out.gz = rep.gz
+    return out
 
 
 def _html(status, text, headers=None):
@@ -258,12 +266,23 @@ def morechildren(srv, args, raw):
         link = args.get("link_id", "")
         ids = [x.strip() for x in re.split(r"[,\s]+", args.get("children",
                                                                 "")) if x]
+        # --cache-bodies: the answer (and its gzip) made once per distinct
+        # call, as the other endpoints' are; the lock, the delay and the
+        # counters above and below still apply to every call
+        ckey = ("morechildren", tuple(sorted(args.items())), raw)
+        hit = srv.body_cache.get(ckey) if srv.cfg.cache_bodies else None
+        if hit is not None:
+            if hit[1]:
+                srv.count("morechildren_ids", hit[1])
+            return _copy(hit[0])
+        nids = 0
         with srv.lock:
             p = st.post_by_id(link[3:] if link.startswith("t3_") else link)
             if p is None or p.archive_only:
                 things = []
             else:
                 srv.count("morechildren_ids", len(ids))
+                nids = len(ids)
                 sort = args.get("sort", "confidence")
                 if sort not in COMMENT_SORTS:
                     sort = "confidence"
@@ -284,8 +303,14 @@ def morechildren(srv, args, raw):
         if args.get("api_type") != "json":
             return _reply({"jquery": [[0, 1, "call", ["body"]]],
                            "success": True}, raw=raw)
-        return _reply({"json": {"errors": [], "data": {"things": things}}},
-                      raw=raw)
+        rep = _reply({"json": {"errors": [], "data": {"things": things}}},
+                     raw=raw)
+        if srv.cfg.cache_bodies:
+            if len(rep.body) > 1024:
+                rep.gz = gzip.compress(rep.body, 1)
+            srv.body_cache[ckey] = (rep, nids)
+            rep = _copy(rep)        # the caller adds its headers
+        return rep
     finally:
         with srv.lock:
             srv.mc_inflight -= 1

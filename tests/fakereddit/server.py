@@ -518,6 +518,8 @@ class Handler(BaseHTTPRequestHandler):
         args = dict(q)
         args.update(form)
         raw = args.get("raw_json") == "1"
+        # morechildren caches its own answer (api.morechildren): its lock,
+        # delay and counters apply to every call
         if cfg.cache_bodies and not path.startswith("/api/morechildren"):
             rep = self.cached(method, path, args, raw, public)
         else:

@@ -416,6 +416,46 @@ def test_morechildren_shapes_and_lock(fake, api):
     assert fake.stats()["morechildren_concurrent"] == before + 1
 
 
+def test_cached_morechildren_answers_alike_and_still_counts_and_locks():
+    """--cache-bodies (the benchmarks): a repeated morechildren call gets
+    the same bytes, but each call is still counted, still waits the
+    delay and still collides with an overlapping one."""
+    with FakeReddit("full", args=["--cache-bodies"]) as f:
+        api = Client(f)
+        more = None
+        for name in f.truth(sub="fakesub", limit=60,
+                            detail=True)["post_ids"]:
+            tree = api.get("/comments/" + name[3:], limit=10).json()
+            acc = {"t1": [], "more": []}
+            walk(tree[1]["data"]["children"], acc)
+            more = next((m for m in acc["more"] if m["children"]), None)
+            if more:
+                break
+        assert more
+        body = {"api_type": "json", "link_id": name, "raw_json": 1,
+                "children": ",".join(more["children"][:20])}
+        first = api.post("/api/morechildren", body)
+        again = api.post("/api/morechildren", body)
+        assert first.status_code == again.status_code == 200
+        assert first.content == again.content
+        assert first.json()["json"]["data"]["things"]
+        st = f.stats()
+        assert st["morechildren"] == 2
+        assert st["morechildren_ids"] == 2 * min(20, len(more["children"]))
+        # each answer carries its own rate-limit headers, once
+        assert again.headers["x-ratelimit-used"] != \
+            first.headers["x-ratelimit-used"]
+        assert "," not in again.headers["x-ratelimit-used"]
+        other = Client(f)
+        f.config(morechildren_delay=0.5)
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            codes = sorted(r.result().status_code for r in [
+                ex.submit(api.post, "/api/morechildren", body),
+                ex.submit(other.post, "/api/morechildren", body)])
+        assert codes == [200, 429]
+        assert f.stats()["morechildren_concurrent"] == 1
+
+
 # -- errors --------------------------------------------------------------------
 
 def test_error_targets(api):
