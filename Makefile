@@ -39,7 +39,7 @@ SAN_FLAGS  :=
 MALLOC_LIBS := -ltcmalloc_minimal
 endif
 
-PKGS     := libevent libevent_pthreads libcjson inih libsystemd sqlite3 libcurl libcrypto uuid yajl libdeflate
+PKGS     := libevent libevent_pthreads libcjson inih libsystemd sqlite3 libcurl libcrypto uuid libdeflate
 CC       ?= cc
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual

@@ -188,7 +188,7 @@ t1_resolve(const struct rd_t1 *f, const char *post_id, int *depth,
 }
 
 /*
- * Shared by rd_comment_extract() and the yajl reader (fetchd_stream.c,
+ * Shared by rd_comment_extract() and the stream reader (fetchd_stream.c,
  * through fetchd_tree.c), so both make the same record of the same t1.
  */
 int

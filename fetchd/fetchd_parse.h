@@ -289,7 +289,7 @@ int	 rd_thread_add_continue_json(struct rd_thread *th, const char *parent,
 	    const cJSON *root, cJSON *comments, const char **errp);
 
 /*
- * The same three read with yajl's event parser (fetchd_stream.c), in two
+ * The same three read as a stream of JSON events (fetchd_stream.c), in two
  * steps, so that a body that is not JSON changes nothing and can be
  * fetched again: rd_stage_*() reads a body to its end (NULL with *errp
  * when it is empty, not JSON, truncated or nested deeper than

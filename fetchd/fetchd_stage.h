@@ -1,6 +1,6 @@
 /*
  * fetchd_stage.h — between fetchd_stream.c, which reads a comment-tree
- * answer with yajl's event parser, and fetchd_tree.c, which applies what
+ * answer as a stream of JSON events, and fetchd_tree.c, which applies what
  * it read to a thread. Private to fetchd: fetchd_parse.h has the API.
  *
  * A stage is one answer read to its end and found to be JSON: the things

@@ -1,9 +1,9 @@
 /*
- * fetchd_stream.c — comment-tree answers read with yajl's event parser
- * (fetchd_stage.h): no cJSON tree is built, walked and deleted for the
- * biggest answers fetchd gets, and each t1's raw text is nothing but
- * where its bytes lie in the answer (yajl's byte offsets), so it is never
- * printed again.
+ * fetchd_stream.c — comment-tree answers read as a stream of JSON events
+ * (fetchd_jscan.h, fetchd_stage.h): no cJSON tree is built, walked and
+ * deleted for the biggest answers fetchd gets, and each t1's raw text is
+ * nothing but where its bytes lie in the answer (the events' offsets), so
+ * it is never printed again.
  *
  * A stack of frames follows the answer's nesting; each frame has a role
  * (what the cJSON walk would do with that container). A t1's data frame
@@ -11,20 +11,19 @@
  * starts and ends (by the level of its listing: a t1's replies hold the
  * next level's t1s), and makes the segments of its text when it ends.
  *
- * What yajl accepts and cJSON_ParseWithLength refuses, or the other way
- * round, is adjusted here so that the same bodies are "not JSON" (and
- * retried): leading UTF-8 BOM and trailing bytes are fine for both;
- * strings are not UTF-8 checked (cJSON does not check); nesting deeper
- * than RD_NESTING_MAX is refused (rd_json_parse's limit). Left different: a \u escape of a lone UTF-16 surrogate, which
- * cJSON refuses and yajl decodes ('?' for a high one); JSON that cJSON's
- * lenient number parser lets through (a leading '+' or zero).
+ * The same bodies are "not JSON" (and retried) here as for
+ * cJSON_ParseWithLength: leading UTF-8 BOM and trailing bytes are fine
+ * for both; strings are not UTF-8 checked (cJSON does not check); nesting
+ * deeper than RD_NESTING_MAX is refused (rd_json_parse's limit). Left
+ * different: what cJSON's lenient parser lets through and RFC 8259 does
+ * not (a number with a leading '+' or zero, a control byte in a string,
+ * whitespace other than JSON's).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
+#include "fetchd/fetchd_jscan.h"
 #include "fetchd/fetchd_parse.h"
 #include "fetchd/fetchd_stage.h"
 
@@ -88,9 +87,9 @@ struct span {
 
 struct reader {
 	struct rd_stage	*st;
-	yajl_handle	 h;
+	size_t		 pos;		/* just past the token at hand */
 	const char	*buf, *end;	/* the body */
-	const char	*text;		/* what yajl reads (buf after a BOM) */
+	const char	*text;		/* what is read (buf after a BOM) */
 	struct frame	 fr[RD_NESTING_MAX + 1];
 	int		 top;		/* frames in use */
 	const char	*err;
@@ -114,10 +113,9 @@ fail(struct reader *r, const char *err)
 }
 
 /*
- * A string or name as cJSON prints it. yajl hands a string without
- * escapes as a pointer into the body: those bytes hold no quote,
- * backslash, control character or NUL (yajl refuses them unescaped), so
- * they go out as they came.
+ * A string without escapes comes as a pointer into the body (those bytes
+ * hold no quote, backslash, control byte or NUL); a decoded one, from
+ * elsewhere, may hold a NUL, where cJSON's copy of it would end.
  */
 static int
 in_body(const struct reader *r, const char *s)
@@ -126,11 +124,11 @@ in_body(const struct reader *r, const char *s)
 	    (uintptr_t)s < (uintptr_t)r->end;
 }
 
-/* where yajl is: just past the token it hands a callback */
+/* just past the token a callback is handed */
 static size_t
 at_now(const struct reader *r)
 {
-	return yajl_get_bytes_consumed(r->h);
+	return r->pos;
 }
 
 /* a cut of the rec frame at level starts (a) or ends (b) here */
@@ -457,9 +455,9 @@ cb_number(void *ctx, const char *s, size_t n)
 }
 
 static int
-cb_string(void *ctx, const unsigned char *s, size_t n)
+cb_string(void *ctx, const char *s, size_t n)
 {
-	return scalar(ctx, V_STR, (const char *)s, n, 0);
+	return scalar(ctx, V_STR, s, n, 0);
 }
 
 /* ---------------------------------------------------------------- */
@@ -635,11 +633,10 @@ cb_start_array(void *ctx)
 }
 
 static int
-cb_key(void *ctx, const unsigned char *key, size_t n)
+cb_key(void *ctx, const char *k, size_t n)
 {
 	struct reader	*r = ctx;
 	struct frame	*f = cur(r);
-	const char	*k = (const char *)key;
 	int		 slot;
 
 	if (!in_body(r, k))
@@ -715,16 +712,16 @@ cb_end(void *ctx)
 	return end(ctx);
 }
 
-static const yajl_callbacks callbacks = {
-	.yajl_null = cb_null,
-	.yajl_boolean = cb_bool,
-	.yajl_number = cb_number,
-	.yajl_string = cb_string,
-	.yajl_start_map = cb_start_map,
-	.yajl_map_key = cb_key,
-	.yajl_end_map = cb_end,
-	.yajl_start_array = cb_start_array,
-	.yajl_end_array = cb_end,
+static const struct jscan_ops callbacks = {
+	.null = cb_null,
+	.boolean = cb_bool,
+	.number = cb_number,
+	.string = cb_string,
+	.start_map = cb_start_map,
+	.map_key = cb_key,
+	.end_map = cb_end,
+	.start_array = cb_start_array,
+	.end_array = cb_end,
 };
 
 void
@@ -744,8 +741,7 @@ stage(int mc, const char *buf, size_t len, const char **errp)
 {
 	struct reader	*r = &rdr;
 	struct rd_stage	*st;
-	yajl_handle	 h;
-	yajl_status	 s;
+	int		 rc;
 
 	if (buf == NULL || len == 0) {
 		SETERR("empty body");
@@ -762,26 +758,15 @@ stage(int mc, const char *buf, size_t len, const char **errp)
 	r->end = buf + len;
 	r->top = 0;
 	r->err = NULL;
-	if ((h = r->h = yajl_alloc(&callbacks, NULL, r)) == NULL) {
-		rd_stage_free(st);
-		SETERR("out of memory");
-		return NULL;
-	}
-	yajl_config(h, yajl_dont_validate_strings, 1);
-	yajl_config(h, yajl_allow_trailing_garbage, 1);
 	/* cJSON skips a UTF-8 byte order mark */
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
 		buf += 3;
 		len -= 3;
 	}
 	r->text = buf;
-	s = yajl_parse(h, (const unsigned char *)buf, len);
-	if (s == yajl_status_ok)
-		s = yajl_complete_parse(h);
-	yajl_free(h);
-	r->h = NULL;
+	rc = jscan_run(buf, len, &callbacks, r, &r->pos);
 	r->st = NULL;
-	if (s != yajl_status_ok) {
+	if (rc == -1) {
 		SETERR(r->err != NULL ? r->err : "truncated or invalid JSON");
 		rd_stage_free(st);
 		return NULL;

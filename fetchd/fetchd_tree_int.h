@@ -1,8 +1,8 @@
 /*
  * fetchd_tree_int.h — what the three parts of a comment thread share:
  * fetchd_tree.c (the thread: its map of ids, the load-more pool, the
- * continue queue, checkpoints), fetchd_tree_stage.c (answers read by
- * yajl, what fetchd runs) and fetchd_tree_json.c (the same walk over a
+ * continue queue, checkpoints), fetchd_tree_stage.c (answers read as a
+ * stream, what fetchd runs) and fetchd_tree_json.c (the same walk over a
  * cJSON tree: the reference test_fetchd_stream.c compares the stage
  * with; the daemon does not link it). Not for other files.
  */

@@ -1,7 +1,7 @@
 /*
  * fetchd_tree_json.c — a comment-tree answer walked as a cJSON tree: the
  * reference implementation of what fetchd_tree_stage.c does with answers
- * read by yajl. test_fetchd_stream.c runs both over every fixture and
+ * read as a stream (fetchd_stream.c). test_fetchd_stream.c runs both over every fixture and
  * requires the same records, errors and thread state; the fetchd binary
  * does not link this file.
  */

@@ -1,5 +1,5 @@
 /*
- * fetchd_tree_stage.c — a comment-tree answer read by yajl
+ * fetchd_tree_stage.c — a comment-tree answer read as a stream
  * (fetchd_stream.c) applied to its thread: the walk of fetchd_tree_json.c
  * over a stage instead of a cJSON tree, thing by thing in the same order.
  */

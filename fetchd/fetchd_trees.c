@@ -79,7 +79,7 @@ out_comments(struct trees *p)
 }
 
 /*
- * Tree answers are read with yajl into a stage (fetchd_stream.c): the
+ * Tree answers are read as a stream into a stage (fetchd_stream.c): the
  * biggest bodies fetchd gets never become cJSON trees.
  */
 static void *

@@ -475,6 +475,17 @@ int	 proto_att_take(const cJSON *rec, const char **att, size_t *left,
 	    const char **rawp, size_t *rawlenp, const char **errp);
 /* exactly one JSON object (RFC 8259), nested at most 1000 deep */
 int	 proto_json_object_valid(const void *buf, size_t len);
+/*
+ * Its lexer, for readers of their own (fetchd's comment trees): p at a
+ * string's opening quote or a number's first byte, e the end of the
+ * text; just past the token, or NULL when it is not one (RFC 8259: a
+ * string's escapes well formed and no control byte unescaped; UTF-8 is
+ * not checked). *escp: the string holds an escape.
+ */
+const unsigned char *proto_json_string_end(const unsigned char *p,
+	    const unsigned char *e, int *escp);
+const unsigned char *proto_json_number_end(const unsigned char *p,
+	    const unsigned char *e);
 
 /* events */
 char	*proto_event_encode(const char *topic, const cJSON *body,

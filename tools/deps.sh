@@ -5,7 +5,7 @@
 #   deps.sh list     print the package names
 set -eu
 PKGS="build-essential pkg-config libnng-dev libevent-dev libcjson-dev libinih-dev
-libsystemd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev uuid-dev libcmocka-dev libyajl-dev
+libsystemd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev uuid-dev libcmocka-dev
 libdeflate-dev
 libgoogle-perftools-dev
 python3 python3-pytest python3-pytest-timeout python3-requests sqlite3 curl systemd ffmpeg aria2

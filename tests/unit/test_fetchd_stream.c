@@ -1,5 +1,5 @@
 /*
- * test_fetchd_stream.c — the yajl reader of comment-tree answers
+ * test_fetchd_stream.c — the stream reader of comment-tree answers
  * (fetchd_stream.c, rd_stage_* + rd_thread_apply_*) against the cJSON
  * walk (rd_thread_add_*_json) it replaces in fetchd: over every recorded
  * response, each cut short at many points, byte damage and hand-made
@@ -152,7 +152,7 @@ body_post(const cJSON *root)
 
 /*
  * Every way fetchd reads a body, both ways. lenient: cJSON may accept
- * what yajl refuses (damaged bytes can make a number cJSON's strtod
+ * what the stream reader refuses (damaged bytes can make a number cJSON's strtod
  * reads and JSON forbids, such as 00); never the other way round.
  */
 static void
@@ -375,6 +375,16 @@ test_shapes(void **state)
 		/* broken */
 		"", " ", "[", "[1,]", "{\"a\" 1}", "[\"\\x\"]", "[\"\\u12\"]",
 		"[tru]", "[1] [2]", "/* c */ []",
+		/* lone UTF-16 surrogates: refused, as cJSON refuses them */
+		"[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud800\\u0041\"]",
+		"[\"\\ud800x\"]", "{\"\\udfff\": 1}",
+		/* a surrogate pair, in a name and in an id */
+		TREE("{\"kind\": \"Listing\", \"data\": {\"children\": ["
+		"{\"kind\": \"t1\", \"data\": {\"id\": \"a\", "
+		"\"\\ud83d\\ude00\": 1, \"body\": \"\\uD83D\\uDE00\"}}]}}"),
+		/* cut inside an escape, a name, a literal, a number */
+		"[\"ab\\", "[\"\\u00", "{\"ab", "[nul", "[-", "[1.", "[1e",
+		"[1e+",
 	};
 	char		*deep;
 	size_t		 i, n;
@@ -383,7 +393,7 @@ test_shapes(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
 		compare(bodies[i], strlen(bodies[i]), 0);
-	/* cJSON's strtod reads a leading zero JSON forbids; yajl does not */
+	/* cJSON's strtod reads a leading zero JSON forbids; the stage not */
 	compare("[01]", 4, 1);
 
 	/* nesting: 256 levels are read, 257 are not (either way) */

@@ -1,0 +1,231 @@
+/*
+ * fetchd_jscan.c — a whole answer read as a stream of JSON events, with
+ * jobd's lexer (proto_json_string_end, proto_json_number_end): the
+ * comment-tree reader's tokenizer (fetchd_jscan.h).
+ *
+ * It replaced yajl there, which was a third of fetchd's time on a full
+ * job: an answer arrives whole, so nothing needs yajl's resumable state
+ * machine, a string with no escape (nearly all of them) is handed over
+ * where it lies, and an escaped one is decoded only then.
+ *
+ * What it accepts is RFC 8259, as cJSON (rd_json_parse) would have it
+ * where the two may differ: a \u escape of a lone UTF-16 surrogate is
+ * refused; bytes after the top value are ignored; UTF-8 is not checked.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "fetchd/fetchd_jscan.h"
+#include "fetchd/fetchd_parse.h"
+#include "lib/jtext.h"
+#include "proto/proto.h"
+
+/* the callbacks refuse deeper nesting first (RD_NESTING_MAX) */
+#define JS_DEPTH	(RD_NESTING_MAX + 2)
+
+static const unsigned char *
+ws(const unsigned char *p, const unsigned char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static unsigned
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (c | 0x20) - 'a' + 10;	/* the lexer let only hex through */
+}
+
+static unsigned
+u4(const unsigned char *p)
+{
+	return hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 |
+	    hexval(p[3]);
+}
+
+/*
+ * A string's text between its quotes (escapes well formed: the lexer
+ * checked them) decoded into out, as cJSON decodes it; -1 for a lone
+ * surrogate, which cJSON refuses. Never longer than the text.
+ */
+static int
+unescape(const unsigned char *s, const unsigned char *e, struct jtext *out)
+{
+	char		*o;
+	uint32_t	 cp, lo;
+
+	out->len = 0;
+	if (jtext_room(out, (size_t)(e - s) + 1) == -1)
+		return -1;
+	o = out->s;
+	while (s < e) {
+		if (*s != '\\') {
+			*o++ = (char)*s++;
+			continue;
+		}
+		switch (s[1]) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u':
+			cp = u4(s + 2);
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return -1;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (e - s < 12 || s[6] != '\\' || s[7] != 'u' ||
+				    (lo = u4(s + 8)) < 0xdc00 || lo > 0xdfff)
+					return -1;
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				s += 6;
+			}
+			if (cp < 0x80)
+				*o++ = (char)cp;
+			else if (cp < 0x800) {
+				*o++ = (char)(0xc0 | cp >> 6);
+				*o++ = (char)(0x80 | (cp & 0x3f));
+			} else if (cp < 0x10000) {
+				*o++ = (char)(0xe0 | cp >> 12);
+				*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+				*o++ = (char)(0x80 | (cp & 0x3f));
+			} else {
+				*o++ = (char)(0xf0 | cp >> 18);
+				*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
+				*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+				*o++ = (char)(0x80 | (cp & 0x3f));
+			}
+			s += 6;
+			continue;
+		default:	/* '"', '\\', '/' */
+			*o++ = (char)s[1];
+			break;
+		}
+		s += 2;
+	}
+	out->len = (size_t)(o - out->s);
+	return 0;
+}
+
+/* a string or a name at p, to fn; just past it, or NULL */
+static const unsigned char *
+string(const unsigned char *p, const unsigned char *e,
+    int (*fn)(void *, const char *, size_t), void *ctx, size_t *posp,
+    const unsigned char *b)
+{
+	static struct jtext	 dec;	/* fetchd is one thread */
+	const unsigned char	*q;
+	int			 esc;
+
+	if ((q = proto_json_string_end(p, e, &esc)) == NULL)
+		return NULL;
+	*posp = (size_t)(q - b);
+	if (!esc)
+		return fn(ctx, (const char *)p + 1, (size_t)(q - p - 2)) ?
+		    q : NULL;
+	if (unescape(p + 1, q - 1, &dec) == -1)
+		return NULL;
+	return fn(ctx, dec.s, dec.len) ? q : NULL;
+}
+
+static const unsigned char *
+lit(const unsigned char *p, const unsigned char *e, const char *w, size_t n)
+{
+	return (size_t)(e - p) >= n && memcmp(p, w, n) == 0 ? p + n : NULL;
+}
+
+int
+jscan_run(const char *buf, size_t len, const struct jscan_ops *ops,
+    void *ctx, size_t *posp)
+{
+	const unsigned char	*b = (const unsigned char *)buf, *p = b;
+	const unsigned char	*e = b + len, *q = NULL;
+	unsigned char		 stack[JS_DEPTH];	/* the closers due */
+	int			 depth = 0, ok = 0;
+
+ value:
+	p = ws(p, e);
+	if (p == e)
+		return -1;
+	switch (*p) {
+	case '{':
+	case '[':
+		if (depth == JS_DEPTH)
+			return -1;
+		stack[depth++] = *p == '{' ? '}' : ']';
+		*posp = (size_t)(++p - b);
+		if (!(stack[depth - 1] == '}' ? ops->start_map(ctx) :
+		    ops->start_array(ctx)))
+			return -1;
+		p = ws(p, e);
+		if (p < e && *p == stack[depth - 1])
+			goto close;
+		if (stack[depth - 1] == '}')
+			goto key;
+		goto value;
+	case '"':
+		if ((p = string(p, e, ops->string, ctx, posp, b)) == NULL)
+			return -1;
+		goto after;
+	case 't':
+		if ((q = lit(p, e, "true", 4)) != NULL) {
+			*posp = (size_t)(q - b);
+			ok = ops->boolean(ctx, 1);
+		}
+		break;
+	case 'f':
+		if ((q = lit(p, e, "false", 5)) != NULL) {
+			*posp = (size_t)(q - b);
+			ok = ops->boolean(ctx, 0);
+		}
+		break;
+	case 'n':
+		if ((q = lit(p, e, "null", 4)) != NULL) {
+			*posp = (size_t)(q - b);
+			ok = ops->null(ctx);
+		}
+		break;
+	default:
+		if ((q = proto_json_number_end(p, e)) != NULL) {
+			*posp = (size_t)(q - b);
+			ok = ops->number(ctx, (const char *)p, (size_t)(q - p));
+		}
+		break;
+	}
+	if (q == NULL || !ok)
+		return -1;
+	p = q;
+ after:
+	if (depth == 0)
+		return 0;	/* what follows the top value is not read */
+	p = ws(p, e);
+	if (p == e)
+		return -1;
+	if (*p == ',') {
+		p++;
+		if (stack[depth - 1] == '}')
+			goto key;
+		goto value;
+	}
+	if (*p != stack[depth - 1])
+		return -1;
+ close:
+	*posp = (size_t)(++p - b);
+	if (!(stack[--depth] == '}' ? ops->end_map(ctx) : ops->end_array(ctx)))
+		return -1;
+	goto after;
+ key:
+	p = ws(p, e);
+	if (p == e || *p != '"' ||
+	    (p = string(p, e, ops->map_key, ctx, posp, b)) == NULL)
+		return -1;
+	p = ws(p, e);
+	if (p == e || *p != ':')
+		return -1;
+	p++;
+	goto value;
+}
