@@ -124,13 +124,6 @@ in_body(const struct reader *r, const char *s)
 	    (uintptr_t)s < (uintptr_t)r->end;
 }
 
-/* just past the token a callback is handed */
-static size_t
-at_now(const struct reader *r)
-{
-	return r->pos;
-}
-
 /* a cut of the rec frame at level starts (a) or ends (b) here */
 static int
 cut_mark(struct reader *r, int level, int ending)
@@ -140,7 +133,7 @@ cut_mark(struct reader *r, int level, int ending)
 
 	if (ending) {
 		if (sp->ncuts % 2 == 1)
-			sp->cuts[sp->ncuts++] = at_now(r);
+			sp->cuts[sp->ncuts++] = r->pos;
 		return 0;
 	}
 	if (sp->ncuts + 2 > sp->capcuts) {
@@ -150,7 +143,7 @@ cut_mark(struct reader *r, int level, int ending)
 		sp->cuts = nc;
 		sp->capcuts = cap;
 	}
-	sp->cuts[sp->ncuts++] = at_now(r);
+	sp->cuts[sp->ncuts++] = r->pos;
 	return 0;
 }
 
@@ -191,9 +184,9 @@ span_close(struct reader *r, const struct frame *f, struct st_thing *t)
 		t->rawlen += sp->cuts[i] - from + ST_CUT_LEN;
 		from = sp->cuts[i + 1];
 	}
-	if (seg_add(st, r->text + from, at_now(r) - from) == -1)
+	if (seg_add(st, r->text + from, r->pos - from) == -1)
 		return -1;
-	t->rawlen += at_now(r) - from;
+	t->rawlen += r->pos - from;
 	t->nseg = (uint32_t)(st->nsegs - t->seg);
 	return 0;
 }
@@ -311,7 +304,7 @@ thing(struct reader *r, const struct frame *f)
 enum vtype { V_NULL, V_BOOL, V_NUM, V_STR };
 
 static int
-scalar(struct reader *r, enum vtype vt, const char *s, size_t n, int b)
+scalar(struct reader *r, enum vtype vt, const char *s, size_t n)
 {
 	struct rd_stage	*st = r->st;
 	struct frame	*f = cur(r);
@@ -322,7 +315,6 @@ scalar(struct reader *r, enum vtype vt, const char *s, size_t n, int b)
 	uint32_t	 off;
 	int		 cut;
 
-	(void)b;
 	at = value_in(f, &cut);
 	if (cut)
 		(void)cut_mark(r, f->level, 1);
@@ -439,25 +431,26 @@ scalar(struct reader *r, enum vtype vt, const char *s, size_t n, int b)
 static int
 cb_null(void *ctx)
 {
-	return scalar(ctx, V_NULL, NULL, 0, 0);
+	return scalar(ctx, V_NULL, NULL, 0);
 }
 
 static int
 cb_bool(void *ctx, int b)
 {
-	return scalar(ctx, V_BOOL, NULL, 0, b);
+	(void)b;	/* no thing keeps a boolean */
+	return scalar(ctx, V_BOOL, NULL, 0);
 }
 
 static int
 cb_number(void *ctx, const char *s, size_t n)
 {
-	return scalar(ctx, V_NUM, s, n, 0);
+	return scalar(ctx, V_NUM, s, n);
 }
 
 static int
 cb_string(void *ctx, const char *s, size_t n)
 {
-	return scalar(ctx, V_STR, s, n, 0);
+	return scalar(ctx, V_STR, s, n);
 }
 
 /* ---------------------------------------------------------------- */
@@ -613,7 +606,7 @@ start(struct reader *r, int map)
 		if (c->level >= ST_LEVELS)
 			return fail(r, "comment tree nested too deeply");
 		c->rec = 1;
-		r->span[c->level].start = at_now(r) - 1;	/* its '{' */
+		r->span[c->level].start = r->pos - 1;	/* its '{' */
 		r->span[c->level].ncuts = 0;
 	}
 	r->top++;

@@ -100,29 +100,25 @@ cfields_of(const cJSON *o, struct cfields *cf)
 
 /*
  * A record's raw: its bytes of the request's attachment as they came
- * (checked JSON, the compact text fetchd printed), or the inline object
- * printed back.
+ * (checked JSON: Reddit's own text or what fetchd printed), or the
+ * inline object printed back.
  */
 struct raw_cursor {
 	const char	*att;
 	size_t		 left;
 };
 
+/* p/n: the raw's attachment bytes, if it has any; else raw, printed */
 static void
-bind_raw(sqlite3_stmt *st, int idx, const cJSON *o, struct raw_cursor *rc)
+bind_raw_text(sqlite3_stmt *st, int idx, const char *p, size_t n,
+    const cJSON *raw)
 {
-	const cJSON	*raw;
-	const char	*p, *err;
-	size_t		 n;
-	char		*s;
+	char	*s;
 
-	/* checked by raw_ok() before anything was written */
-	if (proto_att_take(o, &rc->att, &rc->left, &p, &n, &err) == 0 &&
-	    p != NULL) {
+	if (p != NULL) {
 		sqlite3_bind_text(st, idx, p, (int)n, SQLITE_STATIC);
 		return;
 	}
-	raw = cJSON_GetObjectItemCaseSensitive(o, PROTO_F_RAW);
 	s = raw ? cJSON_PrintUnformatted(raw) : NULL;
 	if (s)
 		sqlite3_bind_text(st, idx, s, -1, cJSON_free);
@@ -130,53 +126,27 @@ bind_raw(sqlite3_stmt *st, int idx, const cJSON *o, struct raw_cursor *rc)
 		sqlite3_bind_null(st, idx);
 }
 
-/*
- * A comment's raw_len against what is left of the attachment (as
- * proto_att_take() checks it), and its raw checked.
- */
-static int
-comment_raw_ok(struct cfields *cf, struct raw_cursor *rc, const char **why)
+static void
+bind_raw(sqlite3_stmt *st, int idx, const cJSON *o, struct raw_cursor *rc)
 {
-	const cJSON	*n = cf->f[CF_RAW_LEN];
-	double		 d;
+	const char	*p, *err;
+	size_t		 n;
 
-	if (n == NULL)
-		return 1;
-	if (cf->f[CF_RAW] != NULL) {
-		*why = "record has both raw and raw_len";
-		return 0;
-	}
-	if (!cJSON_IsNumber(n) || (d = n->valuedouble) < 2 ||
-	    d > (double)rc->left || d != (double)(size_t)d) {
-		*why = "raw_len is not a length within the attachment";
-		return 0;
-	}
-	cf->raw = rc->att;
-	cf->rawlen = (size_t)d;
-	rc->att += cf->rawlen;
-	rc->left -= cf->rawlen;
-	if (!proto_json_object_valid(cf->raw, cf->rawlen)) {
+	/* checked by raw_ok() before anything was written; p NULL: none */
+	(void)proto_att_take(o, &rc->att, &rc->left, &p, &n, &err);
+	bind_raw_text(st, idx, p, n,
+	    cJSON_GetObjectItemCaseSensitive(o, PROTO_F_RAW));
+}
+
+/* a raw taken off the attachment (p NULL: none) is one JSON object */
+static int
+att_raw_valid(const char *p, size_t n, const char **why)
+{
+	if (p != NULL && !proto_json_object_valid(p, n)) {
 		*why = "raw is not a JSON object";
 		return 0;
 	}
 	return 1;
-}
-
-static void
-bind_comment_raw(sqlite3_stmt *st, int idx, const struct cfields *cf)
-{
-	char	*s;
-
-	if (cf->raw != NULL) {
-		sqlite3_bind_text(st, idx, cf->raw, (int)cf->rawlen,
-		    SQLITE_STATIC);
-		return;
-	}
-	s = cf->f[CF_RAW] ? cJSON_PrintUnformatted(cf->f[CF_RAW]) : NULL;
-	if (s)
-		sqlite3_bind_text(st, idx, s, -1, cJSON_free);
-	else
-		sqlite3_bind_null(st, idx);
 }
 
 /* a record's raw_len against what is left of the attachment */
@@ -188,11 +158,17 @@ raw_ok(const cJSON *o, struct raw_cursor *rc, const char **why)
 
 	if (proto_att_take(o, &rc->att, &rc->left, &p, &n, why) == -1)
 		return 0;
-	if (p != NULL && !proto_json_object_valid(p, n)) {
-		*why = "raw is not a JSON object";
+	return att_raw_valid(p, n, why);
+}
+
+/* the same for a comment, whose raw stays taken in cf */
+static int
+comment_raw_ok(struct cfields *cf, struct raw_cursor *rc, const char **why)
+{
+	if (proto_att_take_members(cf->f[CF_RAW_LEN], cf->f[CF_RAW],
+	    &rc->att, &rc->left, &cf->raw, &cf->rawlen, why) == -1)
 		return 0;
-	}
-	return 1;
+	return att_raw_valid(cf->raw, cf->rawlen, why);
 }
 
 /* the fields a record must have, checked before anything is written */
@@ -275,7 +251,7 @@ store_comment(struct jobd *jd, int64_t jid, const struct cfields *cf,
 	bind_num_item(st, 9, cf->f[CF_CREATED_UTC]);
 	sqlite3_bind_int(st, 10, cJSON_IsTrue(cf->f[CF_DELETED]));
 	sqlite3_bind_int(st, 11, cJSON_IsTrue(cf->f[CF_REMOVED]));
-	bind_comment_raw(st, 12, cf);
+	bind_raw_text(st, 12, cf->raw, cf->rawlen, cf->f[CF_RAW]);
 	sqlite3_bind_int64(st, 13, now_ms);
 	if (jobd_step_done(jd, st) == -1)
 		return -1;
@@ -290,7 +266,7 @@ store_comment(struct jobd *jd, int64_t jid, const struct cfields *cf,
 	bind_num_item(st, 4, cf->f[CF_SCORE]);
 	sqlite3_bind_int(st, 5, cJSON_IsTrue(cf->f[CF_DELETED]));
 	sqlite3_bind_int(st, 6, cJSON_IsTrue(cf->f[CF_REMOVED]));
-	bind_comment_raw(st, 7, cf);
+	bind_raw_text(st, 7, cf->raw, cf->rawlen, cf->f[CF_RAW]);
 	return jobd_step_done(jd, st);
 }
 

@@ -49,7 +49,7 @@ static void *
 wal_main(void *arg)
 {
 	struct jobd_wal	*w = arg;
-	int		 log_frames, done, rc;
+	int		 rc;
 
 	(void)pthread_setname_np(pthread_self(), "jobd:wal");
 	pthread_mutex_lock(&w->mtx);
@@ -62,7 +62,7 @@ wal_main(void *arg)
 		w->running = 1;
 		pthread_mutex_unlock(&w->mtx);
 		rc = sqlite3_wal_checkpoint_v2(w->db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		/* BUSY: the loop's own pass (or a reader) holds it; next time */
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warnx("wal checkpoint: %s", sqlite3_errmsg(w->db));
@@ -90,7 +90,6 @@ static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct jobd_wal	*w = arg;
-	int		 log_frames, done;
 
 	if (frames >= w->bound) {
 		/* the thread's pass would make ours give up: wait it out */
@@ -100,7 +99,7 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 		w->want = 0;
 		pthread_mutex_unlock(&w->mtx);
 		(void)sqlite3_wal_checkpoint_v2(db, name,
-		    SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	} else if (frames >= w->kick)
 		wal_kick(w);
 	return SQLITE_OK;
@@ -145,7 +144,6 @@ jobd_wal_settle(struct jobd *jd)
 	return n;
 }
 
-/* After the main connection has put the database in WAL mode. */
 static int
 db_page_size(sqlite3 *db)
 {
@@ -160,6 +158,7 @@ db_page_size(sqlite3 *db)
 	return n;
 }
 
+/* After the main connection has put the database in WAL mode. */
 int
 jobd_wal_start(struct jobd *jd)
 {
@@ -212,7 +211,7 @@ jobd_wal_stop(struct jobd *jd)
 	sqlite3_wal_autocheckpoint(jd->db, w->kick);
 	pthread_mutex_lock(&w->mtx);
 	w->quit = 1;
-	pthread_cond_signal(&w->cond);
+	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->mtx);
 	pthread_join(w->thread, NULL);
 	if (sqlite3_close(w->db) != SQLITE_OK)

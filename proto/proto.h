@@ -191,8 +191,9 @@
  *     of raw; its raw is then the next n bytes of the request's attachment
  *     (records in order: posts, then comments), the JSON text of the
  *     object, stored as is (a comment from a tree: Reddit's own bytes,
- *     "replies" emptied; otherwise compact, as cJSON prints). Strict: raw_len beside raw, an n beyond
- *     what is left, bytes that are not exactly one JSON object, or
+ *     "replies" emptied; otherwise compact, as cJSON prints). Strict:
+ *     raw_len beside raw, an n beyond what is left, bytes that are not
+ *     exactly one JSON object, or
  *     attachment bytes no record takes are bad_request, nothing stored.
  *     A report without attachment keeps raw inline as above.
  *     When the task's job has ended (cancelled, failed): conflict, and
@@ -473,6 +474,10 @@ int	 proto_report_detach(cJSON *body, char **attp, size_t *attlenp);
  */
 int	 proto_att_take(const cJSON *rec, const char **att, size_t *left,
 	    const char **rawp, size_t *rawlenp, const char **errp);
+/* the same from the record's raw_len and raw members (either NULL) */
+int	 proto_att_take_members(const cJSON *raw_len, const cJSON *raw,
+	    const char **att, size_t *left, const char **rawp,
+	    size_t *rawlenp, const char **errp);
 /* exactly one JSON object (RFC 8259), nested at most 1000 deep */
 int	 proto_json_object_valid(const void *buf, size_t len);
 /*

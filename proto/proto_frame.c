@@ -306,14 +306,23 @@ int
 proto_att_take(const cJSON *rec, const char **att, size_t *left,
     const char **rawp, size_t *rawlenp, const char **errp)
 {
-	const cJSON	*n = cJSON_GetObjectItemCaseSensitive(rec, PROTO_F_RAW_LEN);
+	return proto_att_take_members(
+	    cJSON_GetObjectItemCaseSensitive(rec, PROTO_F_RAW_LEN),
+	    cJSON_GetObjectItemCaseSensitive(rec, PROTO_F_RAW), att, left,
+	    rawp, rawlenp, errp);
+}
+
+int
+proto_att_take_members(const cJSON *n, const cJSON *raw, const char **att,
+    size_t *left, const char **rawp, size_t *rawlenp, const char **errp)
+{
 	double		 d;
 
 	*rawp = NULL;
 	*rawlenp = 0;
 	if (n == NULL)
 		return 0;
-	if (cJSON_GetObjectItemCaseSensitive(rec, PROTO_F_RAW) != NULL) {
+	if (raw != NULL) {
 		*errp = "record has both raw and raw_len";
 		return -1;
 	}

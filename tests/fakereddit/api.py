@@ -1,7 +1,6 @@
 """Reddit API endpoints of the fake (everything behind the bearer token),
 plus the media files and the Arctic-Shift-style archive."""
 
-import gzip
 import re
 import time
 from urllib.parse import quote
@@ -30,13 +29,6 @@ def escape_entities(o):
 def _reply(obj, status=200, raw=True, headers=None):
     from .server import json_reply
     return json_reply(obj, status, raw, headers)
-
-
-def _copy(rep):
-    """A cached reply's copy: its own header list, the same bytes."""
-    out = type(rep)(rep.status, rep.body, rep.ctype, list(rep.headers))
-    out.gz = rep.gz
-    return out
 
 
 def _html(status, text, headers=None):
@@ -272,9 +264,9 @@ def morechildren(srv, args, raw):
         ckey = ("morechildren", tuple(sorted(args.items())), raw)
         hit = srv.body_cache.get(ckey) if srv.cfg.cache_bodies else None
         if hit is not None:
-            if hit[1]:
-                srv.count("morechildren_ids", hit[1])
-            return _copy(hit[0])
+            if hit.nids:
+                srv.count("morechildren_ids", hit.nids)
+            return hit.copy()
         nids = 0
         with srv.lock:
             p = st.post_by_id(link[3:] if link.startswith("t3_") else link)
@@ -306,10 +298,8 @@ def morechildren(srv, args, raw):
         rep = _reply({"json": {"errors": [], "data": {"things": things}}},
                      raw=raw)
         if srv.cfg.cache_bodies:
-            if len(rep.body) > 1024:
-                rep.gz = gzip.compress(rep.body, 1)
-            srv.body_cache[ckey] = (rep, nids)
-            rep = _copy(rep)        # the caller adds its headers
+            rep.nids = nids         # counted again on each cached answer
+            rep = srv.cache_keep(ckey, rep).copy()
         return rep
     finally:
         with srv.lock:

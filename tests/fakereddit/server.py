@@ -142,6 +142,13 @@ class Server:
             self.cache_bytes += len(b)
         return b
 
+    def cache_keep(self, key, rep):
+        """--cache-bodies: rep kept as the answer to key, gzipped once."""
+        if len(rep.body) > 1024:
+            rep.gz = gzip.compress(rep.body, 1)
+        self.body_cache[key] = rep
+        return rep
+
     # -- tokens and rate limit ------------------------------------------
 
     def new_token(self, client):
@@ -209,6 +216,13 @@ class Reply:
         self.headers = headers or []
         self.stream = None                   # (total_len, chunk generator)
         self.gz = None                       # gzipped body, when known
+
+    def copy(self):
+        """A cached reply's copy: its own header list (the caller adds
+        rate-limit headers), the same bytes."""
+        out = Reply(self.status, self.body, self.ctype, list(self.headers))
+        out.gz = self.gz
+        return out
 
 
 def json_reply(obj, status=200, raw=True, headers=None):
@@ -542,12 +556,8 @@ class Handler(BaseHTTPRequestHandler):
             rep = api.dispatch(srv, method, path, args, raw, public)
             if rep.stream is not None or getattr(rep, "cut", False):
                 return rep
-            hit = srv.body_cache[key] = rep
-            if len(rep.body) > 1024:
-                rep.gz = gzip.compress(rep.body, 1)
-        rep = Reply(hit.status, hit.body, hit.ctype, list(hit.headers))
-        rep.gz = hit.gz
-        return rep
+            hit = srv.cache_keep(key, rep)
+        return hit.copy()
 
 
 class QuietServer(ThreadingHTTPServer):
