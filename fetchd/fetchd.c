@@ -9,6 +9,7 @@
 
 #include "fetchd/fetchd.h"
 #include "fetchd/fetchd_parse.h"
+#include "lib/jarena.h"
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "proto/proto.h"
@@ -79,12 +80,12 @@ fetchd_init(struct daemon *d)
 	fetchd.d = d;
 	d->priv = &fetchd;
 	/*
-	 * Parsed answers live in arenas (fetchd_arena.c), except in the
+	 * Parsed answers live in arenas (lib/jarena.c), except in the
 	 * sanitizer build: there each node stays a malloc of its own, so
 	 * ASan still sees a node used after its tree was freed.
 	 */
 #ifndef __SANITIZE_ADDRESS__
-	rd_arena_install();
+	jarena_install();
 #endif
 	if ((fetchd.rc = rd_client_new(d->base, &d->cf)) == NULL) {
 		log_warnx("cannot set up libcurl");

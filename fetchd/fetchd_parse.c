@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "fetchd/fetchd_parse.h"
+#include "lib/jarena.h"
 
 /*
  * cJSON's own limit (1000) keeps its parser safe but lets through trees
@@ -69,7 +70,7 @@ rd_json_parse(const char *buf, size_t len, const char **errp)
 		SETERR("JSON nested too deeply");
 		return NULL;
 	}
-	if ((j = rd_arena_parse(buf, len)) == NULL)
+	if ((j = jarena_parse(buf, len)) == NULL)
 		SETERR("truncated or invalid JSON");
 	return j;
 }

@@ -63,15 +63,6 @@
  */
 cJSON	*rd_json_parse(const char *buf, size_t len, const char **errp);
 
-/*
- * fetchd_arena.c: once installed (fetchd's init: cJSON_InitHooks, before
- * any other thread could use cJSON), every tree rd_json_parse() builds
- * lives in an arena of its own that its cJSON_Delete gives back at once.
- * Without it, rd_arena_parse() is cJSON_ParseWithLength().
- */
-void	 rd_arena_install(void);
-cJSON	*rd_arena_parse(const char *buf, size_t len);
-
 /* Replace &amp; &lt; &gt; in place (the string only shrinks). */
 void	 rd_unescape(char *s);
 /* rd_unescape() every string value in a tree (bodies without raw_json). */

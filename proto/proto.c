@@ -189,6 +189,15 @@ request_check(cJSON *root, struct proto_request *req, const char **errp)
 	return 0;
 }
 
+static cJSON	*(*request_parser)(const char *, size_t) =
+    cJSON_ParseWithLength;
+
+void
+proto_request_parser(cJSON *(*parse)(const char *, size_t))
+{
+	request_parser = parse ? parse : cJSON_ParseWithLength;
+}
+
 int
 proto_request_parse(const void *buf, size_t len, struct proto_request *req,
     const char **errp)
@@ -206,7 +215,7 @@ proto_request_parse(const void *buf, size_t len, struct proto_request *req,
 		req->attlen = len - (size_t)(req->att - (const char *)buf);
 		len = (size_t)(nul - (const char *)buf);
 	}
-	if ((req->root = cJSON_ParseWithLength(buf, len)) == NULL) {
+	if ((req->root = request_parser(buf, len)) == NULL) {
 		*errp = "envelope is not valid JSON";
 		return -1;
 	}

@@ -442,6 +442,11 @@ char	*proto_request_encode(const char *reqid, const char *type,
 	    const cJSON *body, size_t *lenp);
 int	 proto_request_parse(const void *buf, size_t len,
 	    struct proto_request *req, const char **errp);
+/*
+ * The parser proto_request_parse() uses: cJSON_ParseWithLength unless a
+ * daemon sets its own (jobd: lib/jarena.c's, whose trees live in arenas).
+ */
+void	 proto_request_parser(cJSON *(*parse)(const char *, size_t));
 void	 proto_request_free(struct proto_request *req);
 char	*proto_reply_ok_encode(const char *reqid, const cJSON *body,
 	    size_t *lenp);

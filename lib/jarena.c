@@ -1,10 +1,11 @@
 /*
- * fetchd_arena.c — the trees rd_json_parse() builds live in arenas.
+ * jarena.c — parsed JSON trees live in arenas.
  *
- * A comment tree answer is tens of thousands of small cJSON allocations
- * (a node, a key and a string per member), each malloc'd by the parser
- * and freed one by one by cJSON_Delete: about a third of fetchd's CPU
- * went to malloc and free. While rd_json_parse() runs, cJSON's allocator
+ * A comment tree answer (fetchd) or a task report (jobd) is tens of
+ * thousands of small cJSON allocations (a node, a key and a string per
+ * member), each malloc'd by the parser and freed one by one by
+ * cJSON_Delete: about a third of fetchd's CPU, a tenth of jobd's loop,
+ * went to malloc and free. While jarena_parse() runs, cJSON's allocator
  * (cJSON_InitHooks) hands out memory from 256 KiB chunks of the tree's
  * own arena instead; freeing a pointer inside a chunk costs nothing, and
  * freeing the tree's root (the parser's first allocation, which
@@ -12,9 +13,10 @@
  * to malloc and free as before: a chunk is aligned to its size, and a
  * small table of live chunks tells one kind of pointer from the other.
  *
- * Only fetchd's loop thread uses cJSON (nng and libcurl threads never
- * do), so none of this is locked. Nothing may keep a node of a parsed
- * tree past the tree's cJSON_Delete, which was already the rule.
+ * A daemon installs it only when one thread alone uses cJSON (its loop:
+ * nng and libcurl threads never do), so none of this is locked. Nothing
+ * may keep a node of a parsed tree past the tree's cJSON_Delete, which
+ * was already the rule.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "fetchd/fetchd_parse.h"
+#include "lib/jarena.h"
 
 #define CHUNK		(256u * 1024)
 #define CHUNK_BIG	(CHUNK / 8)	/* larger allocations: malloc */
@@ -170,7 +172,7 @@ arena_free(void *p)
 }
 
 void
-rd_arena_install(void)
+jarena_install(void)
 {
 	cJSON_Hooks	 hooks = { arena_malloc, arena_free };
 
@@ -179,7 +181,7 @@ rd_arena_install(void)
 }
 
 cJSON *
-rd_arena_parse(const char *buf, size_t len)
+jarena_parse(const char *buf, size_t len)
 {
 	struct arena	*a;
 	unsigned long	 r0 = releases;

@@ -1,5 +1,5 @@
 /*
- * test_fetchd_arena.c — trees parsed into arenas (fetchd_arena.c) are the
+ * test_jarena.c — trees parsed into arenas (lib/jarena.c) are the
  * trees cJSON builds, freed whole by their cJSON_Delete, in any order,
  * while other cJSON memory keeps going to malloc and free. Run under
  * ASan (make SANITIZE=1 test), a stray free or a leak fails it.
@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fetchd/fetchd_parse.h"
+#include "lib/jarena.h"
 #include "tests/unit/testdata.h"
 
 #define NTREES	64
@@ -31,7 +32,7 @@ test_trees_as_cjson_builds_them(void **state)
 	const char	*err;
 
 	(void)state;
-	rd_arena_install();
+	jarena_install();
 	/* every fixture at once (several arenas alive), then freed unordered */
 	snprintf(path, sizeof(path), "%s/reddit", datadir());
 	assert_non_null(d = opendir(path));
