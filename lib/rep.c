@@ -162,29 +162,40 @@ rep_dispatch(const struct rep_route *routes, void *arg, const void *buf,
 	return rep_dispatch_hooked(routes, arg, NULL, NULL, buf, len, outlen);
 }
 
+/* req: parsed here and the caller's to free, even when parsing failed */
+static char *
+dispatch_msg(const struct rep_route *routes, void *arg,
+    int (*begin)(void *), int (*end)(void *), const void *buf, size_t len,
+    struct proto_request *req, size_t *outlen)
+{
+	const char	*err;
+
+	if (proto_request_parse(buf, len, req, &err) == -1) {
+		/* rejected before any handler sees it */
+		log_warnx("request %s: %s", req->id, err);
+		return proto_reply_err_encode(req->id, PROTO_E_BAD_REQUEST,
+		    err, outlen);
+	}
+	if (req->attlen > 0 && strcmp(req->type, PROTO_TASK_REPORT) != 0) {
+		log_warnx("request %s: %.64s with an attachment", req->id,
+		    req->type);
+		return proto_reply_err_encode(req->id, PROTO_E_BAD_REQUEST,
+		    "only task.report takes an attachment", outlen);
+	}
+	if (strcmp(req->type, PROTO_BATCH) == 0)
+		return dispatch_batch(routes, arg, begin, end, req, outlen);
+	return dispatch_one(routes, arg, req, outlen);
+}
+
 char *
 rep_dispatch_hooked(const struct rep_route *routes, void *arg,
     int (*begin)(void *), int (*end)(void *), const void *buf, size_t len,
     size_t *outlen)
 {
 	struct proto_request	 req;
-	const char		*err;
 	char			*out;
 
-	if (proto_request_parse(buf, len, &req, &err) == -1) {
-		/* rejected before any handler sees it */
-		log_warnx("request %s: %s", req.id, err);
-		out = proto_reply_err_encode(req.id, PROTO_E_BAD_REQUEST, err,
-		    outlen);
-	} else if (req.attlen > 0 && strcmp(req.type, PROTO_TASK_REPORT) != 0) {
-		log_warnx("request %s: %.64s with an attachment", req.id,
-		    req.type);
-		out = proto_reply_err_encode(req.id, PROTO_E_BAD_REQUEST,
-		    "only task.report takes an attachment", outlen);
-	} else if (strcmp(req.type, PROTO_BATCH) == 0)
-		out = dispatch_batch(routes, arg, begin, end, &req, outlen);
-	else
-		out = dispatch_one(routes, arg, &req, outlen);
+	out = dispatch_msg(routes, arg, begin, end, buf, len, &req, outlen);
 	proto_request_free(&req);
 	return out;
 }
@@ -193,7 +204,8 @@ static void
 rep_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct rep_server	*s = arg;
-	nng_msg			*msg;
+	struct proto_request	 req;
+	nng_msg			*msg, *rmsg;
 	char			*out;
 	size_t			 outlen;
 	int			 rv, n;
@@ -209,10 +221,22 @@ rep_readable(evutil_socket_t fd, short what, void *arg)
 			log_warnx("%s: recv: %s", __func__, nng_strerror(rv));
 			return;
 		}
-		out = rep_dispatch_hooked(s->routes, s->arg, s->batch_begin,
-		    s->batch_end, nng_msg_body(msg), nng_msg_len(msg), &outlen);
-		nng_msg_clear(msg);
-		if (out != NULL && nng_msg_append(msg, out, outlen) == 0) {
+		out = dispatch_msg(s->routes, s->arg, s->batch_begin,
+		    s->batch_end, nng_msg_body(msg), nng_msg_len(msg), &req,
+		    &outlen);
+		/*
+		 * The request (a tree of thousands of nodes for a report)
+		 * is freed once its reply is on its way: the caller waits
+		 * for the reply, not for our cleanup.
+		 */
+		if (out != NULL && nng_msg_alloc(&rmsg, 0) == 0) {
+			if (nng_msg_append(rmsg, out, outlen) != 0) {
+				nng_msg_free(rmsg);
+				rmsg = NULL;
+			}
+		} else
+			rmsg = NULL;
+		if (rmsg != NULL) {
 			/*
 			 * rep0 sends one reply at a time per pipe; a
 			 * non-blocking send to a pipe still writing the
@@ -220,14 +244,15 @@ rep_readable(evutil_socket_t fd, short what, void *arg)
 			 * out). So wait, briefly: REP_SEND_TIMEOUT_MS bounds
 			 * what a peer that stopped reading can cost us.
 			 */
-			if ((rv = nng_sendmsg(s->sock, msg, 0)) != 0) {
+			if ((rv = nng_sendmsg(s->sock, rmsg, 0)) != 0) {
 				log_debug("%s: send: %s", __func__,
 				    nng_strerror(rv));
-				nng_msg_free(msg);
+				nng_msg_free(rmsg);
 			}
-		} else
-			nng_msg_free(msg);
+		}
 		free(out);
+		proto_request_free(&req);	/* its attachment is in msg */
+		nng_msg_free(msg);
 	}
 }
 
