@@ -106,6 +106,13 @@ enum jobd_stmt {
 #define JOBD_MAX_WORKERS 64
 
 struct jobd_wal;
+struct jobd_check;
+
+/* a raw's bytes in a request's attachment */
+struct raw_span {
+	const char	*p;
+	size_t		 n;
+};
 
 struct jobd_worker {
 	char		 name[128];
@@ -150,6 +157,8 @@ struct jobd {
 	int64_t		 releases;
 	int64_t		 last_checkpoint_ms;
 	struct jobd_wal	*wal;		/* the checkpoint thread (jobd_wal.c) */
+	struct jobd_check *check;	/* the raw check thread (jobd_check.c) */
+	long		 check_bad;	/* its verdict when inline */
 	int		 work_hint[2];	/* queued fetch/media work seen */
 	struct jobd_worker workers[JOBD_MAX_WORKERS];
 };
@@ -172,6 +181,13 @@ int	 jobd_wal_start(struct jobd *jd);
 void	 jobd_wal_stop(struct jobd *jd);
 void	 jobd_wal_checkpoint(struct jobd *jd, int truncate);
 long	 jobd_wal_settle(struct jobd *jd);
+
+/* jobd_check.c */
+int	 jobd_check_start(struct jobd *jd);
+void	 jobd_check_stop(struct jobd *jd);
+void	 jobd_check_submit(struct jobd *jd, const struct raw_span *s,
+	    size_t n);
+long	 jobd_check_wait(struct jobd *jd);
 
 /* jobd_server.c: the daemon around the state */
 extern const struct rep_route jobd_routes[];

@@ -138,37 +138,59 @@ bind_raw(sqlite3_stmt *st, int idx, const cJSON *o, struct raw_cursor *rc)
 	    cJSON_GetObjectItemCaseSensitive(o, PROTO_F_RAW));
 }
 
-/* a raw taken off the attachment (p NULL: none) is one JSON object */
+/*
+ * A record's raw off the attachment: its raw_len against what is left of
+ * it; the bytes join the spans the check thread reads (jobd_check.c).
+ */
+struct raw_spans {
+	struct raw_span	*s;
+	size_t		 n, cap;
+};
+
 static int
-att_raw_valid(const char *p, size_t n, const char **why)
+span_add(struct raw_spans *sp, const char *p, size_t n, const char **why)
 {
-	if (p != NULL && !proto_json_object_valid(p, n)) {
-		*why = "raw is not a JSON object";
-		return 0;
+	struct raw_span	*ns;
+	size_t		 cap;
+
+	if (p == NULL)
+		return 1;	/* an inline raw, or none */
+	if (sp->n == sp->cap) {
+		cap = sp->cap ? sp->cap * 2 : 1024;
+		if ((ns = reallocarray(sp->s, cap, sizeof(*ns))) == NULL) {
+			*why = "out of memory";
+			return 0;
+		}
+		sp->s = ns;
+		sp->cap = cap;
 	}
+	sp->s[sp->n].p = p;
+	sp->s[sp->n].n = n;
+	sp->n++;
 	return 1;
 }
 
-/* a record's raw_len against what is left of the attachment */
 static int
-raw_ok(const cJSON *o, struct raw_cursor *rc, const char **why)
+raw_ok(const cJSON *o, struct raw_cursor *rc, struct raw_spans *sp,
+    const char **why)
 {
 	const char	*p;
 	size_t		 n;
 
 	if (proto_att_take(o, &rc->att, &rc->left, &p, &n, why) == -1)
 		return 0;
-	return att_raw_valid(p, n, why);
+	return span_add(sp, p, n, why);
 }
 
 /* the same for a comment, whose raw stays taken in cf */
 static int
-comment_raw_ok(struct cfields *cf, struct raw_cursor *rc, const char **why)
+comment_raw_ok(struct cfields *cf, struct raw_cursor *rc,
+    struct raw_spans *sp, const char **why)
 {
 	if (proto_att_take_members(cf->f[CF_RAW_LEN], cf->f[CF_RAW],
 	    &rc->att, &rc->left, &cf->raw, &cf->rawlen, why) == -1)
 		return 0;
-	return att_raw_valid(cf->raw, cf->rawlen, why);
+	return span_add(sp, cf->raw, cf->rawlen, why);
 }
 
 /* the fields a record must have, checked before anything is written */
@@ -405,49 +427,49 @@ comment_fields(const cJSON *comments)
 	return buf;
 }
 
-int
-jobd_h_task_report(struct rep_ctx *ctx, void *arg)
-{
-	struct jobd	*jd = arg;
+/* a report's parts, read and checked before anything is written */
+struct report {
 	struct lease_ref ref;
-	struct task_row	 t;
-	struct raw_cursor rc;
-	sqlite3_stmt	*st;
-	cJSON		*posts, *comments, *media, *progress, *checkpoint, *it;
+	const char	*batch;
+	cJSON		*posts, *comments, *media, *progress, *checkpoint;
 	struct cfields	*cf;
-	const char	*err, *batch, *why = NULL;
-	int		 pn = 0, cn = 0, mn = 0, queued = 0, want_media = 0;
-	int		 i, ncomments;
-	int64_t		 now = jobd_now(jd);
+	int		 ncomments;
+	size_t		 post_spans;	/* the first spans are the posts' */
+};
 
-	if (proto_get_int(ctx->req->body, "task_id", 1, &ref.task_id,
-	    &err) == -1 ||
-	    proto_get_str(ctx->req->body, "lease_id", 1, &ref.lease_id,
-	    &err) == -1 ||
-	    proto_get_str(ctx->req->body, "batch", 0, &batch, &err) == -1 ||
-	    proto_get_arr(ctx->req->body, "posts", 0, &posts, &err) == -1 ||
-	    proto_get_arr(ctx->req->body, "comments", 0, &comments,
-	    &err) == -1 ||
-	    proto_get_arr(ctx->req->body, "media", 0, &media, &err) == -1 ||
-	    proto_get_obj(ctx->req->body, "progress", 0, &progress,
-	    &err) == -1 ||
-	    proto_get_obj(ctx->req->body, "checkpoint", 0, &checkpoint,
-	    &err) == -1)
+static int
+report_read(struct rep_ctx *ctx, struct report *r, struct raw_spans *sp)
+{
+	const cJSON	*body = ctx->req->body;
+	struct raw_cursor rc;
+	cJSON		*it;
+	const char	*err, *why = NULL;
+	int		 i;
+
+	if (proto_get_int(body, "task_id", 1, &r->ref.task_id, &err) == -1 ||
+	    proto_get_str(body, "lease_id", 1, &r->ref.lease_id, &err) == -1 ||
+	    proto_get_str(body, "batch", 0, &r->batch, &err) == -1 ||
+	    proto_get_arr(body, "posts", 0, &r->posts, &err) == -1 ||
+	    proto_get_arr(body, "comments", 0, &r->comments, &err) == -1 ||
+	    proto_get_arr(body, "media", 0, &r->media, &err) == -1 ||
+	    proto_get_obj(body, "progress", 0, &r->progress, &err) == -1 ||
+	    proto_get_obj(body, "checkpoint", 0, &r->checkpoint, &err) == -1)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
 	rc.att = ctx->req->att;
 	rc.left = ctx->req->attlen;
-	ncomments = cJSON_GetArraySize(comments);
-	cJSON_ArrayForEach(it, posts)
-		if (!record_ok(it, "t3_", &why) || !raw_ok(it, &rc, &why))
+	r->ncomments = cJSON_GetArraySize(r->comments);
+	cJSON_ArrayForEach(it, r->posts)
+		if (!record_ok(it, "t3_", &why) || !raw_ok(it, &rc, sp, &why))
 			return rep_error(ctx, PROTO_E_BAD_REQUEST, "post: %s",
 			    why);
-	if ((cf = comment_fields(comments)) == NULL)
+	r->post_spans = sp->n;
+	if ((r->cf = comment_fields(r->comments)) == NULL)
 		return rep_error(ctx, PROTO_E_INTERNAL, "out of memory");
 	i = 0;
-	cJSON_ArrayForEach(it, comments) {
-		cfields_of(it, &cf[i]);
+	cJSON_ArrayForEach(it, r->comments) {
+		cfields_of(it, &r->cf[i]);
 		if (!record_ok(it, "t1_", &why) ||
-		    !comment_raw_ok(&cf[i], &rc, &why))
+		    !comment_raw_ok(&r->cf[i], &rc, sp, &why))
 			return rep_error(ctx, PROTO_E_BAD_REQUEST,
 			    "comment: %s", why);
 		i++;
@@ -455,57 +477,108 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 	if (rc.left > 0)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST,
 		    "%zu attachment bytes no record takes", rc.left);
-	rc.att = ctx->req->att;
-	rc.left = ctx->req->attlen;
-	cJSON_ArrayForEach(it, media)
+	cJSON_ArrayForEach(it, r->media)
 		if (!record_ok(it, NULL, &why))
 			return rep_error(ctx, PROTO_E_BAD_REQUEST, "media: %s",
 			    why);
+	return 0;
+}
 
-	if (jobd_begin(jd) == -1)
-		return jobd_db_error(jd, ctx, "begin");
-	if (lease_check(jd, ctx, &ref, now, &t) == -1)
+/*
+ * The report's records into the open transaction: -1 with the error set
+ * and the transaction rolled back, or 0 with t read and the counts in
+ * n[3] (posts, comments, media new).
+ */
+static int
+report_store(struct jobd *jd, struct rep_ctx *ctx, struct report *r,
+    int64_t now, struct task_row *t, int n[3])
+{
+	struct raw_cursor rc;
+	sqlite3_stmt	*st;
+	cJSON		*it;
+	int		 queued = 0, want_media = 0, i;
+
+	if (lease_check(jd, ctx, &r->ref, now, t) == -1)
 		return -1;
-	if (task_is_cancelled(jd, &t)) {
+	if (task_is_cancelled(jd, t)) {
 		/* the job ended: keep nothing more, tell the worker */
 		jobd_rollback(jd);
 		return rep_error(ctx, PROTO_E_CONFLICT, "job %s",
-		    t.job_status);
+		    t->job_status);
 	}
 	st = jobd_stmt(jd, ST_JOB_GET_JID);
-	sqlite3_bind_int64(st, 1, t.jid);
+	sqlite3_bind_int64(st, 1, t->jid);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		want_media = sqlite3_column_int(st, JC_MEDIA);
 	sqlite3_reset(st);
 
-	cJSON_ArrayForEach(it, posts)
-		if (store_post(jd, t.jid, t.ws_id, it, now, &pn, &rc) == -1)
+	rc.att = ctx->req->att;
+	rc.left = ctx->req->attlen;
+	cJSON_ArrayForEach(it, r->posts)
+		if (store_post(jd, t->jid, t->ws_id, it, now, &n[0], &rc) == -1)
 			return jobd_db_error(jd, ctx, "post");
-	for (i = 0; i < ncomments; i++)
-		if (store_comment(jd, t.jid, &cf[i], now, &cn) == -1)
+	for (i = 0; i < r->ncomments; i++)
+		if (store_comment(jd, t->jid, &r->cf[i], now, &n[1]) == -1)
 			return jobd_db_error(jd, ctx, "comment");
-	cJSON_ArrayForEach(it, media)
-		if (store_media(jd, t.jid, want_media, it, now, &mn,
+	cJSON_ArrayForEach(it, r->media)
+		if (store_media(jd, t->jid, want_media, it, now, &n[2],
 		    &queued) == -1)
 			return jobd_db_error(jd, ctx, "media");
 	st = jobd_stmt(jd, ST_JOB_ADD_COUNTS);
-	sqlite3_bind_int64(st, 1, t.jid);
-	sqlite3_bind_int(st, 2, pn);
-	sqlite3_bind_int(st, 3, cn);
-	sqlite3_bind_int(st, 4, mn);
+	sqlite3_bind_int64(st, 1, t->jid);
+	sqlite3_bind_int(st, 2, n[0]);
+	sqlite3_bind_int(st, 3, n[1]);
+	sqlite3_bind_int(st, 4, n[2]);
 	sqlite3_bind_int64(st, 5, now);
 	if (jobd_step_done(jd, st) == -1 ||
-	    (mn > 0 && job_media_counts(jd, t.jid, now) == -1))
+	    (n[2] > 0 && job_media_counts(jd, t->jid, now) == -1))
 		return jobd_db_error(jd, ctx, "counts");
-	if (lease_store_progress(jd, &t, progress, checkpoint, now) == -1)
+	if (lease_store_progress(jd, t, r->progress, r->checkpoint,
+	    now) == -1)
 		return jobd_db_error(jd, ctx, "progress");
-	if (progress == NULL && (pn || cn || mn) &&
-	    job_publish_progress(jd, t.jid) == -1)
+	if (r->progress == NULL && (n[0] || n[1] || n[2]) &&
+	    job_publish_progress(jd, t->jid) == -1)
 		return jobd_db_error(jd, ctx, "progress event");
 	if (queued > 0) {
 		it = cJSON_CreateObject();
 		cJSON_AddStringToObject(it, "kind", PROTO_KIND_MEDIA);
 		events_queue(jd, PROTO_EV_WORK, it);
+	}
+	return 0;
+}
+
+int
+jobd_h_task_report(struct rep_ctx *ctx, void *arg)
+{
+	static struct raw_spans spans;	/* reused: jobd is one thread */
+	struct jobd	*jd = arg;
+	struct report	 r;
+	struct task_row	 t;
+	sqlite3_stmt	*st;
+	int		 n[3] = { 0, 0, 0 }, rv;
+	long		 bad;
+	int64_t		 now = jobd_now(jd);
+
+	memset(&r, 0, sizeof(r));
+	spans.n = 0;
+	if (report_read(ctx, &r, &spans) == -1)
+		return -1;
+	/*
+	 * The raws are checked on jobd_check.c's thread while the records
+	 * go in; the verdict is taken before anything is kept, and always
+	 * (the spans point into the request).
+	 */
+	jobd_check_submit(jd, spans.s, spans.n);
+	rv = jobd_begin(jd) == -1 ? jobd_db_error(jd, ctx, "begin") :
+	    report_store(jd, ctx, &r, now, &t, n);
+	bad = jobd_check_wait(jd);
+	if (rv == -1)
+		return -1;
+	if (bad != -1) {
+		jobd_rollback(jd);
+		return rep_error(ctx, PROTO_E_BAD_REQUEST,
+		    "%s: raw is not a JSON object",
+		    (size_t)bad < r.post_spans ? "post" : "comment");
 	}
 	st = jobd_stmt(jd, ST_JOB_GET_JID);
 	sqlite3_bind_int64(st, 1, t.jid);
@@ -514,9 +587,9 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 		return jobd_db_error(jd, ctx, "job read");
 	}
 	ctx->reply = cJSON_CreateObject();
-	cJSON_AddNumberToObject(ctx->reply, "posts_new", pn);
-	cJSON_AddNumberToObject(ctx->reply, "comments_new", cn);
-	cJSON_AddNumberToObject(ctx->reply, "media_new", mn);
+	cJSON_AddNumberToObject(ctx->reply, "posts_new", n[0]);
+	cJSON_AddNumberToObject(ctx->reply, "comments_new", n[1]);
+	cJSON_AddNumberToObject(ctx->reply, "media_new", n[2]);
 	cJSON_AddNumberToObject(ctx->reply, "posts_scraped",
 	    (double)sqlite3_column_int64(st, JC_POSTS));
 	cJSON_AddNumberToObject(ctx->reply, "comments_scraped",
@@ -530,8 +603,8 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 		return jobd_db_error(jd, ctx, "commit");
 	}
 	log_debug("request %s: task %lld batch %s: %d posts, %d comments, "
-	    "%d media new", ctx->req->id, (long long)t.task_id,
-	    batch ? batch : "-", pn, cn, mn);
+	    "%d media new", ctx->req->id, (long long)r.ref.task_id,
+	    r.batch ? r.batch : "-", n[0], n[1], n[2]);
 	return 0;
 }
 

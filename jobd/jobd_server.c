@@ -84,13 +84,17 @@ jobd_state_init(struct jobd *jd, const char *db_path, int64_t lease_seconds)
 	jd->lease_ms = lease_seconds * 1000;
 	jd->started_ms = jobd_now(jd);
 	proto_uuid_new(jd->epoch);
-	return jobd_db_open(jd, db_path);
+	if (jobd_db_open(jd, db_path) == -1)
+		return -1;
+	(void)jobd_check_start(jd);	/* else raws are checked inline */
+	return 0;
 }
 
 void
 jobd_state_fini(struct jobd *jd)
 {
 	events_discard(jd);
+	jobd_check_stop(jd);
 	jobd_db_close(jd);
 	jobd_stats_free();
 }

@@ -279,6 +279,14 @@ test_report_attachment(void **state)
 		{ "\"posts\":[{\"id\":\"t3_b\",\"raw_len\":13}],\"comments\":"
 		  "[{\"id\":\"t1_d\",\"post_id\":\"t3_b\",\"raw_len\":20}]",
 		  sizeof(att) - 1 },
+		/*
+		 * a good post, then a comment whose raw is the right length
+		 * but not JSON: found by the check thread while the post was
+		 * being stored, so the post must be rolled back
+		 */
+		{ "\"posts\":[{\"id\":\"t3_b\",\"raw_len\":13}],\"comments\":"
+		  "[{\"id\":\"t1_d\",\"post_id\":\"t3_b\",\"raw_len\":32}]",
+		  sizeof(att) - 2 },
 	};
 	struct jobd		*jd = *state;
 	struct task		 t;
@@ -292,9 +300,17 @@ test_report_attachment(void **state)
 		r = report_att(jd, &t, bad[i].records, att, bad[i].attlen);
 		assert_false(r.ok);
 		assert_string_equal(r.err_code, PROTO_E_BAD_REQUEST);
+		if (i == 3)
+			assert_string_equal(r.err_message,
+			    "post: raw is not a JSON object");
+		if (i == 6)
+			assert_string_equal(r.err_message,
+			    "comment: raw is not a JSON object");
 		proto_reply_free(&r);
 	}
 	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts"), 0);
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM comments"), 0);
+	assert_int_equal(count_rows(jd, "SELECT posts_scraped FROM jobs"), 0);
 
 	/* stored as the bytes sent; inline raw still works beside it */
 	r = report_att(jd, &t, "\"posts\":[{\"id\":\"t3_a\",\"raw_len\":13}],"
