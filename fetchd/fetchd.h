@@ -219,8 +219,12 @@ struct trees_hooks {
 struct trees	*trees_new(struct fetchd *f, const char *job_id,
 		    const struct trees_hooks *h);
 void		 trees_free(struct trees *p);
-/* want the tree of this post ("t3_x"); again is a no-op while pending */
-void		 trees_add(struct trees *p, const char *post);
+/*
+ * want the tree of this post ("t3_x"), of about num_comments comments
+ * (0: not known); again is a no-op while pending
+ */
+void		 trees_add(struct trees *p, const char *post,
+		    int64_t num_comments);
 /* start trees (at most `active` at once) and ask what they need */
 void		 trees_step(struct trees *p, int active);
 size_t		 trees_pending(const struct trees *p);	/* not complete */

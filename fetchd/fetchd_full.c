@@ -324,7 +324,7 @@ list_done(struct rd_result *res, void *arg)
 		if (j->want_media)
 			rd_media_extract(data, out_array(&j->out_media), NULL);
 		if (j->want_comments && !j->user && p.num_comments > 0)
-			trees_add(j->trees, p.id);
+			trees_add(j->trees, p.id, p.num_comments);
 		cJSON_AddItemToArray(out_array(&j->out_posts), p.record);
 	}
 	if (l.after != NULL && l.nchildren > 0 &&

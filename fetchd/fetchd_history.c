@@ -172,7 +172,7 @@ take_post(struct history_job *j, struct source *s, const cJSON *data,
 	if (j->want_media)
 		rd_media_extract(data, out_array(&j->out_media), NULL);
 	if (j->want_comments && !j->user && !archived && p.num_comments > 0)
-		trees_add(j->trees, p.id);
+		trees_add(j->trees, p.id, p.num_comments);
 	cJSON_AddItemToArray(out_array(&j->out_posts), p.record);
 	return 1;
 }

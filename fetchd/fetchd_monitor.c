@@ -353,7 +353,7 @@ take_post(struct mon_job *j, const cJSON *data, int with_tree)
 	if (j->want_media)
 		rd_media_extract(data, out_array(&j->out_media), NULL);
 	if (with_tree && j->want_comments && !j->user && p.num_comments > 0)
-		trees_add(j->trees, p.id);
+		trees_add(j->trees, p.id, p.num_comments);
 	cJSON_AddItemToArray(out_array(&j->out_posts), p.record);
 	j->unacked++;
 	j->batch_posts++;

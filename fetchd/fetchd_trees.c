@@ -49,6 +49,7 @@ struct tree {
 
 struct pending {
 	char		 id[RD_FULLNAME_MAX + 1];
+	int64_t		 size;		/* num_comments when listed */
 	int		 started;
 };
 
@@ -154,7 +155,7 @@ trees_free(struct trees *p)
 }
 
 void
-trees_add(struct trees *p, const char *post)
+trees_add(struct trees *p, const char *post, int64_t num_comments)
 {
 	size_t	i;
 
@@ -170,6 +171,7 @@ trees_add(struct trees *p, const char *post)
 			fatalx("out of memory");
 	}
 	snprintf(p->pend[p->npend].id, sizeof(p->pend[0].id), "%s", post);
+	p->pend[p->npend].size = num_comments;
 	p->pend[p->npend++].started = 0;
 }
 
@@ -229,7 +231,7 @@ trees_restore(struct trees *p, const cJSON *a)
 		return;
 	cJSON_ArrayForEach(it, a)
 		if (cJSON_IsString(it))
-			trees_add(p, it->valuestring);
+			trees_add(p, it->valuestring, 0);
 }
 
 /* ---------------------------------------------------------------- */
@@ -391,11 +393,19 @@ tree_pump(struct tree *tw)
 static void
 trees_start_some(struct trees *p, int active)
 {
-	size_t	i;
+	struct pending	*big;
+	size_t		 i;
 
-	for (i = 0; i < p->npend && p->nactive < active; i++)
-		if (!p->pend[i].started)
-			tree_start(p, &p->pend[i]);
+	while (p->nactive < active) {
+		big = NULL;
+		for (i = 0; i < p->npend; i++)
+			if (!p->pend[i].started && (big == NULL ||
+			    p->pend[i].size > big->size))
+				big = &p->pend[i];
+		if (big == NULL)
+			return;
+		tree_start(p, big);
+	}
 }
 
 void
