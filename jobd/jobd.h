@@ -51,6 +51,8 @@ enum jobd_stmt {
 	ST_TASK_INSERT,
 	ST_TASK_QUEUED,
 	ST_TASK_LEASE,
+	ST_TASK_REPORT_SEQ,
+	ST_TASK_REPORT_SKIP,
 	ST_TASK_GET,
 	ST_TASK_EXTEND,
 	ST_TASK_SET_STATE,
@@ -236,6 +238,7 @@ struct task_row {
 	char		 job_status[16];
 	char		 job_id[37];
 	char		 ws_id[37];
+	int64_t		 report_seq;	/* the last report applied (seq) */
 };
 /* A lease_* function returns 0, or -1 after rep_error(ctx, ...). */
 int	 lease_acquire(struct jobd *jd, struct rep_ctx *ctx,

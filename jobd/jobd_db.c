@@ -292,6 +292,13 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER task_counts_ad AFTER DELETE ON tasks BEGIN"
 	"  UPDATE task_counts SET n = n - 1"
 	"  WHERE kind = old.kind AND state = old.state; END;",
+	/*
+	 * 8: the number (seq) of the last report applied under the task's
+	 * lease, so that a worker may have several reports in flight and
+	 * jobd still applies them in order (proto.h, task.report), across a
+	 * restart of either side. A new lease starts again at 0.
+	 */
+	"ALTER TABLE tasks ADD COLUMN report_seq INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -372,14 +379,20 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_TASK_QUEUED] = "SELECT 1 FROM tasks WHERE state = 0 AND kind = ?1 "
 	    "LIMIT 1",
 	[ST_TASK_LEASE] = "UPDATE tasks SET state = 1, attempt = attempt + 1, "
-	    "lease_id = ?2, worker = ?3, lease_expires_at = ?4, "
+	    "lease_id = ?2, worker = ?3, lease_expires_at = ?4, report_seq = 0, "
 	    "updated_at = ?5 WHERE task_id = (SELECT task_id FROM tasks "
 	    "WHERE state = 0 AND kind = ?1 ORDER BY task_id LIMIT 1) "
 	    "RETURNING task_id, jid, attempt, checkpoint, progress, url_id",
 	[ST_TASK_GET] = "SELECT t.task_id, t.jid, t.kind, t.state, t.attempt, "
 	    "t.failures, t.lease_id, t.lease_expires_at, t.url_id, j.status, "
-	    "j.id, j.workspace_id FROM tasks t JOIN jobs j ON j.jid = t.jid "
-	    "WHERE t.task_id = ?1",
+	    "j.id, j.workspace_id, t.report_seq FROM tasks t "
+	    "JOIN jobs j ON j.jid = t.jid WHERE t.task_id = ?1",
+	[ST_TASK_REPORT_SEQ] = "UPDATE tasks SET report_seq = ?2 "
+	    "WHERE task_id = ?1",
+	/* a report refused as bad_request still takes its number */
+	[ST_TASK_REPORT_SKIP] = "UPDATE tasks SET report_seq = ?3 "
+	    "WHERE task_id = ?1 AND lease_id = ?2 AND state = 1 "
+	    "AND report_seq = ?3 - 1",
 	[ST_TASK_EXTEND] = "UPDATE tasks SET lease_expires_at = ?2, "
 	    "progress = coalesce(?3, progress), "
 	    "checkpoint = coalesce(?4, checkpoint), updated_at = ?5 "

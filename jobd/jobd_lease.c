@@ -212,6 +212,7 @@ lease_check(struct jobd *jd, struct rep_ctx *ctx, const struct lease_ref *ref,
 	    jobd_col_text(st, 9));
 	snprintf(t->job_id, sizeof(t->job_id), "%s", jobd_col_text(st, 10));
 	snprintf(t->ws_id, sizeof(t->ws_id), "%s", jobd_col_text(st, 11));
+	t->report_seq = sqlite3_column_int64(st, 12);
 	if (t->state != TASK_LEASED || sqlite3_column_type(st, 6) ==
 	    SQLITE_NULL || strcmp(jobd_col_text(st, 6), ref->lease_id) != 0) {
 		sqlite3_reset(st);

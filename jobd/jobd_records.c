@@ -431,6 +431,8 @@ comment_fields(const cJSON *comments)
 struct report {
 	struct lease_ref ref;
 	const char	*batch;
+	int64_t		 seq;		/* 0: none (applied as it comes) */
+	int		 dup;		/* applied before: answer, change nothing */
 	cJSON		*posts, *comments, *media, *progress, *checkpoint;
 	struct cfields	*cf;
 	int		 ncomments;
@@ -449,12 +451,17 @@ report_read(struct rep_ctx *ctx, struct report *r, struct raw_spans *sp)
 	if (proto_get_int(body, "task_id", 1, &r->ref.task_id, &err) == -1 ||
 	    proto_get_str(body, "lease_id", 1, &r->ref.lease_id, &err) == -1 ||
 	    proto_get_str(body, "batch", 0, &r->batch, &err) == -1 ||
+	    proto_get_int(body, "seq", 0, &r->seq, &err) == -1 ||
 	    proto_get_arr(body, "posts", 0, &r->posts, &err) == -1 ||
 	    proto_get_arr(body, "comments", 0, &r->comments, &err) == -1 ||
 	    proto_get_arr(body, "media", 0, &r->media, &err) == -1 ||
 	    proto_get_obj(body, "progress", 0, &r->progress, &err) == -1 ||
 	    proto_get_obj(body, "checkpoint", 0, &r->checkpoint, &err) == -1)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
+	if (r->seq < 0 || (cJSON_GetObjectItemCaseSensitive(body, "seq") &&
+	    r->seq == 0))
+		return rep_error(ctx, PROTO_E_BAD_REQUEST,
+		    "field 'seq' must be 1 or more");
 	rc.att = ctx->req->att;
 	rc.left = ctx->req->attlen;
 	r->ncomments = cJSON_GetArraySize(r->comments);
@@ -506,6 +513,18 @@ report_store(struct jobd *jd, struct rep_ctx *ctx, struct report *r,
 		return rep_error(ctx, PROTO_E_CONFLICT, "job %s",
 		    t->job_status);
 	}
+	if (r->seq > 0 && r->seq <= t->report_seq) {
+		/* a resend of one applied already: its answer, nothing new */
+		jobd_rollback(jd);
+		r->dup = 1;
+		return 0;
+	}
+	if (r->seq > t->report_seq + 1) {
+		jobd_rollback(jd);
+		return rep_error(ctx, PROTO_E_OUT_OF_ORDER, "report %lld of "
+		    "task %lld came before report %lld", (long long)r->seq,
+		    (long long)t->task_id, (long long)t->report_seq + 1);
+	}
 	st = jobd_stmt(jd, ST_JOB_GET_JID);
 	sqlite3_bind_int64(st, 1, t->jid);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -539,12 +558,39 @@ report_store(struct jobd *jd, struct rep_ctx *ctx, struct report *r,
 	if (r->progress == NULL && (n[0] || n[1] || n[2]) &&
 	    job_publish_progress(jd, t->jid) == -1)
 		return jobd_db_error(jd, ctx, "progress event");
+	if (r->seq > 0) {
+		st = jobd_stmt(jd, ST_TASK_REPORT_SEQ);
+		sqlite3_bind_int64(st, 1, t->task_id);
+		sqlite3_bind_int64(st, 2, r->seq);
+		if (jobd_step_done(jd, st) == -1)
+			return jobd_db_error(jd, ctx, "report seq");
+	}
 	if (queued > 0) {
 		it = cJSON_CreateObject();
 		cJSON_AddStringToObject(it, "kind", PROTO_KIND_MEDIA);
 		events_queue(jd, PROTO_EV_WORK, it);
 	}
 	return 0;
+}
+
+/*
+ * A numbered report refused as bad_request still takes its number (its
+ * worker drops it and goes on): the reports after it must not wait for it.
+ */
+static void
+report_skip(struct jobd *jd, const struct rep_ctx *ctx,
+    const struct report *r)
+{
+	sqlite3_stmt	*st;
+
+	if (r->seq <= 0 || r->ref.lease_id == NULL ||
+	    strcmp(ctx->err_code, PROTO_E_BAD_REQUEST) != 0)
+		return;
+	st = jobd_stmt(jd, ST_TASK_REPORT_SKIP);
+	sqlite3_bind_int64(st, 1, r->ref.task_id);
+	sqlite3_bind_text(st, 2, r->ref.lease_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, r->seq);
+	(void)jobd_step_done(jd, st);
 }
 
 int
@@ -561,8 +607,10 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 
 	memset(&r, 0, sizeof(r));
 	spans.n = 0;
-	if (report_read(ctx, &r, &spans) == -1)
+	if (report_read(ctx, &r, &spans) == -1) {
+		report_skip(jd, ctx, &r);
 		return -1;
+	}
 	/*
 	 * The raws are checked on jobd_check.c's thread while the records
 	 * go in; the verdict is taken before anything is kept, and always
@@ -574,11 +622,13 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 	bad = jobd_check_wait(jd);
 	if (rv == -1)
 		return -1;
-	if (bad != -1) {
+	if (bad != -1 && !r.dup) {
 		jobd_rollback(jd);
-		return rep_error(ctx, PROTO_E_BAD_REQUEST,
+		rep_error(ctx, PROTO_E_BAD_REQUEST,
 		    "%s: raw is not a JSON object",
 		    (size_t)bad < r.post_spans ? "post" : "comment");
+		report_skip(jd, ctx, &r);
+		return -1;
 	}
 	st = jobd_stmt(jd, ST_JOB_GET_JID);
 	sqlite3_bind_int64(st, 1, t.jid);
@@ -597,7 +647,7 @@ jobd_h_task_report(struct rep_ctx *ctx, void *arg)
 	cJSON_AddNumberToObject(ctx->reply, "media_downloaded",
 	    (double)sqlite3_column_int64(st, JC_MDOWN));
 	sqlite3_reset(st);
-	if (jobd_commit(jd) == -1) {
+	if (!r.dup && jobd_commit(jd) == -1) {
 		cJSON_Delete(ctx->reply);
 		ctx->reply = NULL;
 		return jobd_db_error(jd, ctx, "commit");

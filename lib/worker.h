@@ -11,10 +11,13 @@
  *     travels with it); a heartbeat answered cancelled or a lease_lost
  *     error stops the task; a job.cancel event sends the heartbeat at
  *     once, so a cancel stops work within about a second;
- *   - sends the daemon's results as task.report batches, one at a time per
- *     task and in order (a checkpoint stored by jobd must never run ahead
- *     of the records it vouches for), retrying a batch under the same
- *     batch id while jobd is unreachable;
+ *   - sends the daemon's results as task.report batches, numbered (seq)
+ *     and up to REPORTS_INFLIGHT at a time per task, so that jobd stores
+ *     one while the next is on its way; jobd applies them in order only
+ *     (a checkpoint stored by jobd must never run ahead of the records it
+ *     vouches for); after an error or an out_of_order answer, the batches
+ *     not answered are sent again from the oldest, under the same batch
+ *     ids, while jobd is unreachable;
  *   - SIGTERM: stops every task, lets queued reports land, hands the
  *     leases back with task.release and then exits the loop.
  *

@@ -24,13 +24,25 @@
 
 enum task_end { END_NONE, END_FINISH, END_FAIL, END_RELEASE };
 
+/*
+ * Reports a task may have out at once: jobd stores one while the next is
+ * on its way (proto.h, task.report seq keeps them in order).
+ */
+#define REPORTS_INFLIGHT	2
+
+struct task;
+
 struct report {
 	TAILQ_ENTRY(report) entry;
+	struct task	*t;
 	cJSON		*body;
 	char		*att;		/* the records' raw (proto.h) */
 	size_t		 attlen;
 	worker_report_cb cb;
 	void		*arg;
+	int		 sent;		/* since the last resend from the head */
+	int		 inflight;	/* its call is out */
+	int		 gone;		/* off the queue: freed when its call ends */
 };
 TAILQ_HEAD(report_q, report);
 
@@ -42,7 +54,8 @@ struct task {
 	cJSON		*result;	/* task.finish result (media tasks) */
 	struct report_q	 reports;
 	int		 nreports;
-	int		 report_inflight;
+	int		 report_inflight;	/* calls out */
+	int		 report_resend;	/* send again from the oldest */
 	unsigned	 seq;
 	struct event	*ev_hb;
 	struct event	*ev_retry;

@@ -29,6 +29,14 @@ wk_ms_to_tv(int ms, struct timeval *tv)
 	tv->tv_usec = (ms % 1000) * 1000;
 }
 
+static void
+report_free(struct report *r)
+{
+	cJSON_Delete(r->body);
+	free(r->att);
+	free(r);
+}
+
 void
 wk_task_unref(struct task *t)
 {
@@ -38,9 +46,7 @@ wk_task_unref(struct task *t)
 		return;
 	while ((r = TAILQ_FIRST(&t->reports)) != NULL) {
 		TAILQ_REMOVE(&t->reports, r, entry);
-		cJSON_Delete(r->body);
-		free(r->att);
-		free(r);
+		report_free(r);
 	}
 	event_free(t->ev_hb);
 	event_free(t->ev_retry);
@@ -190,71 +196,112 @@ end_send(struct task *t)
 /* ---------------------------------------------------------------- */
 /* reports                                                            */
 
+/*
+ * Something went wrong with a report: once every call out has ended, the
+ * queue is sent again from its oldest report (jobd answers those it has
+ * applied already without change, and refuses any that skip ahead).
+ */
+static void
+report_resend(struct task *t)
+{
+	t->report_resend = 1;
+	if (!evtimer_pending(t->ev_retry, NULL))
+		task_retry_later(t);
+}
+
 static void
 report_done(const struct proto_reply *rep, const char *err, void *arg)
 {
-	struct task	*t = arg;
-	struct report	*r;
+	struct report	*r = arg, *q;
+	struct task	*t = r->t;
 
-	t->report_inflight = 0;
+	r->inflight = 0;
+	t->report_inflight--;
+	if (r->gone) {
+		report_free(r);
+		wk_task_unref(t);
+		return;
+	}
 	if (t->dead) {
 		wk_task_unref(t);
 		return;
 	}
-	r = TAILQ_FIRST(&t->reports);
 	if (err != NULL) {
 		log_warnx("task %lld: report: %s, retrying",
 		    (long long)t->pub.task_id, err);
-		task_retry_later(t);
+		report_resend(t);
 	} else if (!rep->ok && strcmp(rep->err_code, PROTO_E_LEASE_LOST) == 0)
 		task_lost(t);
-	else if (!rep->ok && strcmp(rep->err_code, PROTO_E_INTERNAL) == 0) {
+	else if (!rep->ok && (strcmp(rep->err_code, PROTO_E_INTERNAL) == 0 ||
+	    strcmp(rep->err_code, PROTO_E_OUT_OF_ORDER) == 0)) {
 		log_warnx("task %lld: report: %s, retrying",
 		    (long long)t->pub.task_id, rep->err_message);
-		task_retry_later(t);
+		report_resend(t);
+	} else if (!rep->ok && r != TAILQ_FIRST(&t->reports)) {
+		/* refused, but one before it is not stored: in order again */
+		report_resend(t);
 	} else {
 		if (!rep->ok)
 			log_warnx("task %lld: report refused: %s: %s",
 			    (long long)t->pub.task_id, rep->err_code,
 			    rep->err_message);
-		TAILQ_REMOVE(&t->reports, r, entry);
-		t->nreports--;
+		/* jobd applies in order: every report up to r is stored */
+		while ((q = TAILQ_FIRST(&t->reports)) != NULL) {
+			TAILQ_REMOVE(&t->reports, q, entry);
+			t->nreports--;
+			if (q == r)
+				break;
+			if (q->inflight)
+				q->gone = 1;
+			else
+				report_free(q);
+		}
 		t->retry_ms = 0;
 		if (rep->ok && t->owned && r->cb != NULL)
 			r->cb(&t->pub, rep->body, r->arg);
-		cJSON_Delete(r->body);
-		free(r->att);
-		free(r);
+		report_free(r);
 		wk_task_pump(t);
 	}
 	wk_task_unref(t);
 }
 
-/* Send what is due: the next batch, or the end once no batch is left. */
+/* Send what is due: the next batches, or the end once no batch is left. */
 void
 wk_task_pump(struct task *t)
 {
 	struct worker	*w = t->pub.w;
 	struct report	*r;
 
-	if (t->dead || t->report_inflight || t->end_inflight ||
-	    evtimer_pending(t->ev_retry, NULL))
+	if (t->dead || t->end_inflight || evtimer_pending(t->ev_retry, NULL))
 		return;
-	if ((r = TAILQ_FIRST(&t->reports)) != NULL) {
-		t->report_inflight = 1;
-		t->refs++;
+	if (t->report_resend) {
+		if (t->report_inflight > 0)
+			return;		/* every answer first */
+		t->report_resend = 0;
+		TAILQ_FOREACH(r, &t->reports, entry)
+			r->sent = 0;
+	}
+	TAILQ_FOREACH(r, &t->reports, entry) {
+		if (r->sent)
+			continue;
+		if (t->report_inflight >= REPORTS_INFLIGHT)
+			return;
 		/* the body stays queued until jobd has it: a retry resends */
+		r->sent = r->inflight = 1;
+		t->report_inflight++;
+		t->refs++;
 		if ((r->attlen > 0 ? bridge_call_att(w->br, PROTO_TASK_REPORT,
 		    r->body, r->att, r->attlen, REPORT_TIMEOUT_MS, report_done,
-		    t) : bridge_call_ref(w->br, PROTO_TASK_REPORT, r->body,
-		    REPORT_TIMEOUT_MS, report_done, t)) == -1) {
-			t->report_inflight = 0;
+		    r) : bridge_call_ref(w->br, PROTO_TASK_REPORT, r->body,
+		    REPORT_TIMEOUT_MS, report_done, r)) == -1) {
+			r->sent = r->inflight = 0;
+			t->report_inflight--;
 			t->refs--;
-			task_retry_later(t);
+			report_resend(t);
+			return;
 		}
-		return;
 	}
-	if (t->end != END_NONE)
+	if (TAILQ_EMPTY(&t->reports) && t->end != END_NONE)
 		end_send(t);
 }
 
@@ -365,7 +412,7 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	    (long long)pub->task_id, pub->lease_id, ++t->seq);
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->body = proto_task_report_req(pub->task_id, pub->lease_id,
-	    batch)) == NULL)
+	    batch, t->seq)) == NULL)
 		fatalx("%s: out of memory", __func__);
 	if (posts)
 		cJSON_AddItemToObject(r->body, PROTO_F_POSTS, posts);
@@ -396,6 +443,7 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	/* the text itself, not a copy (cJSON allocates with malloc) */
 	free(r->body->valuestring);
 	r->body->valuestring = text;
+	r->t = t;
 	r->cb = cb;
 	r->arg = arg;
 	TAILQ_INSERT_TAIL(&t->reports, r, entry);

@@ -171,11 +171,20 @@
  *     Extends the lease; stores progress/checkpoint. errors: lease_lost.
  *     cancelled true: the job was cancelled; stop and task.finish.
  *
- *   task.report {task_id, lease_id, batch: "<worker batch id>",
+ *   task.report {task_id, lease_id, batch: "<worker batch id>", seq?: n,
  *                posts?: [post...], comments?: [comment...],
  *                media?: [media...], progress?: {...}, checkpoint?: {...}}
  *     -> {posts_new, comments_new, media_new, posts_scraped,
  *         comments_scraped, media_downloaded}
+ *     seq numbers a lease's reports 1, 2, 3, ... so that a worker may have
+ *     several in flight (proto_report_seq) and a checkpoint is never
+ *     stored before the records of the reports before it: jobd applies
+ *     only the report after the last one it applied for the lease; one
+ *     already applied is answered as it stands (the *_new counts 0,
+ *     nothing changes); one that skips ahead is out_of_order, nothing
+ *     stored, and the worker sends again from its oldest report not
+ *     answered. A report refused as bad_request still takes its number,
+ *     so the ones after it go on. Without seq: applied as it comes.
  *     Idempotent: posts are keyed (job, fullname), comments (job, fullname),
  *     media (job, post fullname, index); a batch delivered twice adds
  *     nothing. Progress/checkpoint are stored in the same transaction, so a
@@ -185,7 +194,7 @@
  *     comment = {id: "t1_..", post_id, parent_id, depth, author, body, score,
  *               created_utc, deleted: bool, removed: bool, raw: {..}}
  *     media   = {post_id, index, kind, url, audio_url?, extra?: {..}}
- *     errors: lease_lost, bad_request.
+ *     errors: lease_lost, bad_request, out_of_order.
  *     raw in an attachment (what fetchd sends; proto_report_detach): a
  *     post or comment may carry raw_len: n (a whole number >= 2) instead
  *     of raw; its raw is then the next n bytes of the request's attachment
@@ -328,6 +337,7 @@
 #define PROTO_E_CONFLICT	"conflict"
 #define PROTO_E_LEASE_LOST	"lease_lost"
 #define PROTO_E_INTERNAL	"internal"
+#define PROTO_E_OUT_OF_ORDER	"out_of_order"	/* task.report: send again */
 
 /* event topics */
 #define PROTO_EV_JOB_PROGRESS	"job.progress"
@@ -558,7 +568,7 @@ cJSON	*proto_task_lease_req(const char *worker, const char *kind, int max);
 cJSON	*proto_task_heartbeat_req(int64_t task_id, const char *lease_id,
 	    const cJSON *progress, const cJSON *checkpoint);
 cJSON	*proto_task_report_req(int64_t task_id, const char *lease_id,
-	    const char *batch);
+	    const char *batch, int64_t seq);	/* seq 0: none */
 cJSON	*proto_task_finish_req(int64_t task_id, const char *lease_id,
 	    const cJSON *progress, const cJSON *result);
 cJSON	*proto_task_fail_req(int64_t task_id, const char *lease_id,

@@ -168,11 +168,13 @@ proto_task_heartbeat_req(int64_t task_id, const char *lease_id,
  * arrays/objects with the proto_report_* helpers below. */
 cJSON *
 proto_task_report_req(int64_t task_id, const char *lease_id,
-    const char *batch)
+    const char *batch, int64_t seq)
 {
 	cJSON *b = task_body(task_id, lease_id);
 
 	cJSON_AddStringToObject(b, "batch", batch);
+	if (seq > 0)
+		cJSON_AddNumberToObject(b, "seq", (double)seq);
 	return b;
 }
 

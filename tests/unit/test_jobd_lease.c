@@ -340,6 +340,87 @@ test_report_attachment(void **state)
 	proto_reply_free(&r);
 }
 
+/*
+ * Numbered reports (seq) are applied in order only: one that skips ahead
+ * stores nothing, one applied before changes nothing (its checkpoint
+ * does not go back), a refused one still takes its number, and a new
+ * lease counts from 1 again.
+ */
+static void
+test_report_seq_keeps_reports_in_order(void **state)
+{
+	static const char att[] = "{\"title\":\"a\"}";
+	struct jobd		*jd = *state;
+	struct task		 t, t2;
+	struct proto_reply	 r;
+	sqlite3_stmt		*st;
+	char			 rec[512];
+
+	make_job(jd, 0);
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
+#define SEQ_REPORT(seq, post, ck) (snprintf(rec, sizeof(rec), \
+	"\"seq\":%d,\"posts\":[{\"id\":\"%s\",\"raw_len\":13}]," \
+	"\"checkpoint\":{\"at\":%d}", (seq), (post), (ck)), \
+	report_att(jd, &t, rec, att, sizeof(att) - 1))
+	r = SEQ_REPORT(1, "t3_a", 1);
+	assert_true(r.ok);
+	assert_true(num(&r, "posts_new") == 1);
+	proto_reply_free(&r);
+	/* 3 before 2: refused, nothing of it kept */
+	r = SEQ_REPORT(3, "t3_c", 3);
+	assert_false(r.ok);
+	assert_string_equal(r.err_code, PROTO_E_OUT_OF_ORDER);
+	proto_reply_free(&r);
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts"), 1);
+	assert_int_equal(count_rows(jd, "SELECT json_extract(checkpoint, "
+	    "'$.at') FROM tasks"), 1);
+	r = SEQ_REPORT(2, "t3_b", 2);
+	assert_true(r.ok);
+	proto_reply_free(&r);
+	r = SEQ_REPORT(3, "t3_c", 3);
+	assert_true(r.ok);
+	assert_true(num(&r, "posts_scraped") == 3);
+	proto_reply_free(&r);
+	/* 2 again (its answer was lost): answered, its checkpoint not kept */
+	r = SEQ_REPORT(2, "t3_b", 2);
+	assert_true(r.ok);
+	assert_true(num(&r, "posts_new") == 0);
+	assert_true(num(&r, "posts_scraped") == 3);
+	proto_reply_free(&r);
+	assert_int_equal(count_rows(jd, "SELECT json_extract(checkpoint, "
+	    "'$.at') FROM tasks"), 3);
+	/* 4 is refused (its raw is cut short) but 5 goes on after it */
+	snprintf(rec, sizeof(rec), "\"seq\":4,\"posts\":[{\"id\":\"t3_d\","
+	    "\"raw_len\":12}]");
+	r = report_att(jd, &t, rec, att, 12);
+	assert_false(r.ok);
+	assert_string_equal(r.err_code, PROTO_E_BAD_REQUEST);
+	proto_reply_free(&r);
+	r = SEQ_REPORT(5, "t3_e", 5);
+	assert_true(r.ok);
+	assert_true(num(&r, "posts_scraped") == 4);
+	proto_reply_free(&r);
+	/* a new lease starts from 1 */
+	fake_now += 31 * 1000;
+	assert_int_equal(lease_expire(jd, fake_now), 1);
+	assert_true(lease(jd, PROTO_KIND_FETCH, &t2));
+	t = t2;
+	r = SEQ_REPORT(2, "t3_f", 6);
+	assert_false(r.ok);
+	assert_string_equal(r.err_code, PROTO_E_OUT_OF_ORDER);
+	proto_reply_free(&r);
+	r = SEQ_REPORT(1, "t3_f", 6);
+	assert_true(r.ok);
+	assert_true(num(&r, "posts_new") == 1);
+	proto_reply_free(&r);
+#undef SEQ_REPORT
+	assert_int_equal(sqlite3_prepare_v2(jd->db, "SELECT report_seq FROM "
+	    "tasks", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+}
+
 static void
 test_release_and_retry_rules(void **state)
 {
@@ -613,7 +694,8 @@ test_job_counts_follow_every_status_change(void **state)
 	    "DROP TRIGGER job_counts_au; DROP TRIGGER job_counts_ad;"
 	    "DROP TRIGGER task_counts_ai; DROP TRIGGER task_counts_au;"
 	    "DROP TRIGGER task_counts_ad; DROP TABLE job_counts;"
-	    "DROP TABLE task_counts; PRAGMA user_version = 6", NULL, NULL,
+	    "DROP TABLE task_counts; ALTER TABLE tasks DROP COLUMN report_seq;"
+	    "PRAGMA user_version = 6", NULL, NULL,
 	    NULL), SQLITE_OK);
 	snprintf(path, sizeof(path), "%s", jd->db_path);
 	jobd_state_fini(jd);
@@ -632,6 +714,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_is_idempotent,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_report_seq_keeps_reports_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_attachment,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_and_retry_rules,

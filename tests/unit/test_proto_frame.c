@@ -240,7 +240,7 @@ test_attachment_roundtrip(void **state)
 	size_t			 len, alen, left, rawlen;
 
 	(void)state;
-	body = proto_task_report_req(7, "lease", "b1");
+	body = proto_task_report_req(7, "lease", "b1", 0);
 	posts = cJSON_AddArrayToObject(body, PROTO_F_POSTS);
 	comments = cJSON_AddArrayToObject(body, PROTO_F_COMMENTS);
 	rec = cJSON_CreateObject();
