@@ -183,6 +183,7 @@ int	 jobd_wal_start(struct jobd *jd);
 void	 jobd_wal_stop(struct jobd *jd);
 void	 jobd_wal_checkpoint(struct jobd *jd, int truncate);
 long	 jobd_wal_settle(struct jobd *jd);
+void	 jobd_wal_tick(struct jobd *jd);
 
 /* jobd_check.c */
 int	 jobd_check_start(struct jobd *jd);

@@ -151,6 +151,7 @@ jobd_cron_run(struct jobd *jd, int64_t now_ms)
 		    now_ms - jd->workers[i].last_seen_ms > WORKER_FORGET_MS)
 			memset(&jd->workers[i], 0, sizeof(jd->workers[i]));
 
+	jobd_wal_tick(jd);
 	if (now_ms - jd->last_checkpoint_ms >= CHECKPOINT_MS) {
 		jobd_wal_checkpoint(jd, 0);
 		jd->last_checkpoint_ms = now_ms;

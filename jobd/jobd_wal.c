@@ -10,13 +10,20 @@
  * its own, PASSIVE: it never takes the writer's lock, so the loop goes on
  * committing while the pages are copied and synced.
  *
+ * A burst of writes (a full job's reports) is not checkpointed while it
+ * goes on, unless the WAL passes WAL_KICK_BYTES: the thread's copying and
+ * syncing took the CPU and the disk the loop was storing the burst with
+ * (a 100-post job, 33 MB of WAL: 0.175 -> 0.136 s with its checkpoint
+ * after it; a 1000-post job, 1.61 -> 1.55 s). The cron's tick kicks the thread once jobd has been idle for
+ * a tick (jobd_wal_tick), and every CHECKPOINT_MS anyway.
+ *
  * The WAL can be reset only when a write begins with every frame already
  * copied; under a steady stream of commits the thread's pass rarely ends
- * in such a gap, so the file grows through a burst and is reset after
- * it (journal_size_limit then truncates it). The loop still checkpoints
- * itself past WAL_BOUND_BYTES, so a burst that never pauses grows the
- * file to a bound, not to the size of its data; by then the thread has
- * copied nearly everything and the loop's pass is short.
+ * in such a gap, so the file grows through a long burst and is reset
+ * after it (journal_size_limit then truncates it). The loop still
+ * checkpoints itself past WAL_BOUND_BYTES, so a burst that never pauses
+ * grows the file to a bound, not to the size of its data; by then the
+ * thread has copied nearly everything and the loop's pass is short.
  *
  * The thread touches nothing of jobd but this struct and its own
  * connection.
@@ -28,10 +35,10 @@
 #include "jobd/jobd.h"
 #include "lib/log.h"
 
-/* wake the thread: SQLite's default threshold, 1000 pages of 4 KiB */
-#define WAL_KICK_BYTES	(4000 * 1024)
-/* checkpoint on the loop: journal_size_limit's size */
-#define WAL_BOUND_BYTES	(64 * 1024 * 1024)
+/* wake the thread during a burst: a 100-post job's reports fit under it */
+#define WAL_KICK_BYTES	(32 * 1024 * 1024)
+/* checkpoint on the loop (the thread has the margin to the kick) */
+#define WAL_BOUND_BYTES	(96 * 1024 * 1024)
 
 struct jobd_wal {
 	pthread_t	 thread;
@@ -43,6 +50,9 @@ struct jobd_wal {
 	int		 quit;
 	int		 kick, bound;	/* in frames (pages) */
 	sqlite3		*db;		/* the thread's connection */
+	/* the loop's own: commits seen by the hook, and at the last tick */
+	unsigned long	 commits, commits_seen;
+	int		 unsettled;	/* frames written since the last kick */
 };
 
 static void *
@@ -91,6 +101,8 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct jobd_wal	*w = arg;
 
+	w->commits++;
+	w->unsettled = 1;
 	if (frames >= w->bound) {
 		/* the thread's pass would make ours give up: wait it out */
 		pthread_mutex_lock(&w->mtx);
@@ -100,9 +112,32 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 		pthread_mutex_unlock(&w->mtx);
 		(void)sqlite3_wal_checkpoint_v2(db, name,
 		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (frames >= w->kick)
+	} else if (frames >= w->kick) {
 		wal_kick(w);
+		w->unsettled = 0;
+	}
 	return SQLITE_OK;
+}
+
+/*
+ * The cron's tick (once a second): a WAL written to since the last kick
+ * and not since the last tick is checkpointed now that jobd is idle.
+ */
+void
+jobd_wal_tick(struct jobd *jd)
+{
+	struct jobd_wal	*w = jd->wal;
+
+	if (w == NULL)
+		return;
+	if (w->commits != w->commits_seen) {
+		w->commits_seen = w->commits;
+		return;
+	}
+	if (w->unsettled) {
+		w->unsettled = 0;
+		wal_kick(w);
+	}
 }
 
 /*

@@ -1,8 +1,9 @@
 /*
  * test_jobd_wal.c — jobd's WAL checkpoints run on a thread of their own
  * (jobd_wal.c): the WAL is copied back and reused while the loop goes on
- * committing, it stays bounded when commits never pause, and what was
- * committed is all there after a restart.
+ * committing, a burst is folded once jobd is idle, the file stays bounded
+ * when commits never pause, and what was committed is all there after a
+ * restart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,11 +75,11 @@ count_rows(struct jobd *jd)
 }
 
 /*
- * 20 MB in commits of 400 KB, each followed by a pause long enough for
- * the thread: the thread makes the passes (about one per 4 MB), and the
- * WAL is reused from its start after each, so it never holds much more
- * than 4 MB. Had the loop checkpointed, the thread would count no pass;
- * had nobody, the WAL would hold all 20 MB.
+ * 160 MB in commits of 1 MB, each followed by a pause long enough for the
+ * thread: the thread makes the passes (about one per 32 MB, the kick),
+ * and the WAL is reused from its start after each, so it never holds much
+ * more than 32 MB. Had the loop checkpointed, the thread would count no
+ * pass; had nobody, the WAL would hold all 160 MB.
  */
 static void
 test_the_thread_checkpoints_and_the_wal_is_reused(void **state)
@@ -92,15 +93,15 @@ test_the_thread_checkpoints_and_the_wal_is_reused(void **state)
 	open_state(&jd);
 	assert_int_equal(sqlite3_exec(jd.db, "CREATE TABLE filler(b BLOB)",
 	    NULL, NULL, NULL), SQLITE_OK);
-	for (i = 0; i < 50; i++) {
-		insert_blob(&jd, 400 * 1024);
+	for (i = 0; i < 160; i++) {
+		insert_blob(&jd, MB);
 		passes = jobd_wal_settle(&jd);
 		if (wal_size() > most)
 			most = wal_size();
 	}
 	assert_true(passes >= 4);
-	assert_true(most < 6 * MB);
-	assert_int_equal(count_rows(&jd), 50);
+	assert_true(most < 36 * MB);
+	assert_int_equal(count_rows(&jd), 160);
 
 	/* at stop: the thread ends, the WAL is folded and truncated */
 	jobd_wal_stop(&jd);
@@ -110,14 +111,47 @@ test_the_thread_checkpoints_and_the_wal_is_reused(void **state)
 	jobd_state_fini(&jd);
 
 	open_state(&jd);
-	assert_int_equal(count_rows(&jd), 50);
+	assert_int_equal(count_rows(&jd), 160);
 	jobd_state_fini(&jd);
 }
 
 /*
- * 100 MB in commits of 1 MB with no pause between them: the thread's
+ * A burst under the kick is not checkpointed while it goes on, but once
+ * jobd is idle: the first cron tick after the last commit only notes it,
+ * the next one (no commit since) has the thread fold the WAL, and the
+ * next write starts the WAL over instead of growing it.
+ */
+static void
+test_an_idle_jobd_checkpoints_what_a_burst_left(void **state)
+{
+	struct jobd	 jd;
+	long		 passes;
+	off_t		 burst;
+	int		 i;
+
+	(void)state;
+	open_state(&jd);
+	for (i = 0; i < 8; i++)
+		insert_blob(&jd, MB);
+	passes = jobd_wal_settle(&jd);
+	burst = wal_size();
+	assert_true(burst >= 8 * MB);
+	jobd_wal_tick(&jd);		/* commits since the last tick */
+	assert_int_equal(jobd_wal_settle(&jd), passes);
+	jobd_wal_tick(&jd);		/* none: idle */
+	assert_int_equal(jobd_wal_settle(&jd), passes + 1);
+	jobd_wal_tick(&jd);		/* nothing new: no pass */
+	assert_int_equal(jobd_wal_settle(&jd), passes + 1);
+	insert_blob(&jd, MB);
+	assert_int_equal(wal_size(), burst);	/* reused from its start */
+	assert_int_equal(count_rows(&jd), 169);
+	jobd_state_fini(&jd);
+}
+
+/*
+ * 200 MB in commits of 1 MB with no pause between them: the thread's
  * passes may never see the WAL whole, and the loop's own checkpoint past
- * 64 MB keeps the file from growing with the data.
+ * 96 MB keeps the file from growing with the data.
  */
 static void
 test_the_wal_stays_bounded_when_commits_never_pause(void **state)
@@ -128,17 +162,17 @@ test_the_wal_stays_bounded_when_commits_never_pause(void **state)
 
 	(void)state;
 	open_state(&jd);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < 200; i++) {
 		insert_blob(&jd, MB);
 		if (wal_size() > most)
 			most = wal_size();
 	}
-	assert_true(most <= 68 * MB);
-	assert_int_equal(count_rows(&jd), 150);
+	assert_true(most <= 100 * MB);
+	assert_int_equal(count_rows(&jd), 369);
 	jobd_state_fini(&jd);
 
 	open_state(&jd);
-	assert_int_equal(count_rows(&jd), 150);
+	assert_int_equal(count_rows(&jd), 369);
 	jobd_state_fini(&jd);
 }
 
@@ -158,6 +192,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_the_thread_checkpoints_and_the_wal_is_reused),
+		cmocka_unit_test(
+		    test_an_idle_jobd_checkpoints_what_a_burst_left),
 		cmocka_unit_test(
 		    test_the_wal_stays_bounded_when_commits_never_pause),
 	};
