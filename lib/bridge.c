@@ -579,7 +579,16 @@ call_enqueue(struct bridge *b, struct call *c, int timeout_ms, bridge_cb cb,
 	else
 		b->pend_head = c;
 	b->pend_tail = c;
-	if (b->npend++ == 0)
+	if (b->npend++ > 0)
+		return;
+	/*
+	 * A call that never joins a batch (a report, about a megabyte)
+	 * goes now: the flush event would run after whatever else the loop
+	 * has in hand (a comment tree to read), and jobd would wait for it.
+	 */
+	if (c->solo && b->nwire < BRIDGE_OUTSTANDING)
+		bridge_flush(-1, 0, b);
+	else
 		event_active(b->flush_ev, 0, 0);
 }
 
