@@ -148,6 +148,8 @@ token_fail_all(struct rd_client *c, const char *why)
 
 	snprintf(msg, sizeof(msg), "Reddit token request to %s: %s",
 	    c->cf->reddit.token_url, why);
+	if (TAILQ_EMPTY(&c->queue))	/* the one asked for at start */
+		log_warnx("%s (the next job asks again)", msg);
 	while ((q = TAILQ_FIRST(&c->queue)) != NULL) {
 		TAILQ_REMOVE(&c->queue, q, entry);
 		rd_fail(q, msg);
@@ -593,7 +595,7 @@ rd_client_new(struct event_base *base, const struct rs_config *cf)
 	c->ev_pump = evtimer_new(base, rd_pump_cb, c);
 	rate_init(&c->rate, cf->reddit.requests_per_minute);
 	c->oauth = cf->reddit.client_id[0] != '\0';
-	if (c->oauth)
+	if (c->oauth) {
 		log_info("reddit: OAuth client %s (%s grant) against %s, at "
 		    "most %lld requests a minute%s", cf->reddit.client_id,
 		    cf->reddit.username[0] ? "password" : "client_credentials",
@@ -601,7 +603,12 @@ rd_client_new(struct event_base *base, const struct rs_config *cf)
 		    (long long)cf->reddit.requests_per_minute,
 		    cf->reddit.requests_per_minute == 0 ?
 		    " (0: as Reddit's rate-limit headers allow)" : "");
-	else
+		/*
+		 * The token is asked for at start, not by the first job: it
+		 * does not wait for it, and bad credentials show at once.
+		 */
+		token_start(c);
+	} else
 		log_warnx("reddit: no client_id: unauthenticated JSON from "
 		    "%s (.json paths); Reddit blocks this for most callers, "
 		    "set [reddit] client_id and client_secret",

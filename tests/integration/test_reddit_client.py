@@ -114,6 +114,10 @@ def test_password_grant_when_username_and_password_are_set(make_stack,
 def test_client_credentials_grant_without_username(make_stack, clean_fake):
     fake = clean_fake
     s, ws, key = start(make_stack, reddit_env(fake))
+    # asked for at start, before any job, and kept for the first one
+    wait_until(lambda: fake.stats().get("grant_client_credentials") == 1,
+               timeout=10, interval=0.05, what="the token asked at start")
+    assert fake.stats().get("api", 0) == 0
     j = wait_end(s, key, create(s, ws, key, limit=5,
                                 scrape_comments=False))
     assert j["status"] == "completed", j
@@ -128,6 +132,10 @@ def test_a_wrong_password_fails_the_job_naming_the_token_request(
     s, ws, key = start(make_stack, reddit_env(
         fake, RSCRAPE_REDDIT_USERNAME="fakeuser",
         RSCRAPE_REDDIT_PASSWORD="wrong"))
+    # the token asked for at start says so in the log, before any job
+    wait_until(lambda: "the next job asks again" in s.fetchd.log_tail(50),
+               timeout=10, interval=0.05, what="the token failure logged")
+    assert "invalid_grant" in s.fetchd.log_tail(50)
     j = wait_end(s, key, create(s, ws, key, limit=5))
     assert j["status"] == "failed", j
     assert "access_token" in j["error_message"], j["error_message"]
