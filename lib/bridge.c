@@ -56,6 +56,7 @@ struct call {
 	char		 reqid[PROTO_REQID_MAX + 1];
 	char		*buf;		/* encoded envelope, until sent */
 	size_t		 len;
+	nng_msg		*msg;		/* or, with an attachment, the message */
 	struct call	*members;	/* a batch carrier's calls, in order */
 	int		 nmembers;
 	struct call	*next;		/* done queue, pending queue, members */
@@ -194,6 +195,8 @@ call_free(struct call *c)
 	}
 	if (c->reply)
 		nng_msg_free(c->reply);
+	if (c->msg)
+		nng_msg_free(c->msg);
 	if (c->aio != NULL) {
 		nng_ctx_close(c->ctx);
 		nng_aio_free(c->aio);
@@ -321,10 +324,16 @@ call_send(struct bridge *b, struct call *c)
 	nng_msg		*msg;
 	int64_t		 left;
 
-	if (nng_msg_alloc(&msg, 0) != 0)
+	if (c->msg != NULL) {
+		msg = c->msg;
+		c->msg = NULL;
+	} else if (nng_msg_alloc(&msg, 0) != 0)
 		return -1;
-	if (nng_msg_append(msg, c->buf, c->len) != 0 ||
-	    nng_ctx_open(&c->ctx, b->sock) != 0) {
+	else if (nng_msg_append(msg, c->buf, c->len) != 0) {
+		nng_msg_free(msg);
+		return -1;
+	}
+	if (nng_ctx_open(&c->ctx, b->sock) != 0) {
 		nng_msg_free(msg);
 		return -1;
 	}
@@ -667,16 +676,30 @@ bridge_call_att(struct bridge *b, const char *type, const cJSON *body,
     const void *att, size_t attlen, int timeout_ms, bridge_cb cb, void *arg)
 {
 	struct call	*c;
+	char		*text, *p;
+	size_t		 len;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
 	proto_new_reqid(c->reqid);
-	c->buf = proto_request_encode_att(c->reqid, type, body, att, attlen,
-	    &c->len);
-	if (c->buf == NULL) {
+	/*
+	 * The message is built here, once: the attachment (a megabyte of
+	 * Reddit's text) is copied into it and nowhere else.
+	 */
+	if ((text = proto_request_encode(c->reqid, type, body, &len)) == NULL ||
+	    nng_msg_alloc(&c->msg, len + 1 + attlen) != 0) {
+		free(text);
 		free(c);
 		return -1;
 	}
+	p = nng_msg_body(c->msg);
+	memcpy(p, text, len);
+	p[len] = '\0';
+	if (attlen > 0)
+		memcpy(p + len + 1, att, attlen);
+	else
+		nng_msg_chop(c->msg, 1);
+	free(text);
 	/* queued like any call, but never inside a batch carrier (proto.h) */
 	c->solo = 1;
 	log_debug("call %s: %s (%zu bytes attached)", c->reqid, type, attlen);
