@@ -135,24 +135,45 @@ def test_cancel_stops_the_fetch_within_a_second(env):
     assert 0 < j["comments_scraped"]
 
 
-def test_fetchd_killed_mid_job_resumes_and_counts_are_exact(env):
-    s, fake, ws, key = env
-    truth = fake.truth(sub="fakesub", limit=50)
+def start_job_under_way(s, ws, key):
+    """A 50-post job, once it has stored a good part of its comments:
+    (its path, the fake's truth)."""
     r = s.http("POST", "/api/v1/workspaces/%s/jobs" % ws, key=key,
                json={"target": "fakesub", "limit": 50,
                      "download_media": False})
     path = "/api/v1/workspaces/%s/jobs/%s" % (ws, r.json()["id"])
     wait_until(lambda: s.http("GET", path, key=key).json()
-               ["comments_scraped"] > 100, timeout=30, interval=0.05,
+               ["comments_scraped"] > 100, timeout=30, interval=0.02,
                what="the job to be well under way")
-    s.daemons["fetchd"].kill()
-    s.start("fetchd")
-    j = wait_until(lambda: (lambda j: j if j["status"] in TERMINAL else
-                            None)(s.http("GET", path, key=key).json()),
-                   timeout=90, interval=0.2, what="the job to end")
+    return path
+
+
+def wait_job_end(s, key, path):
+    def ended():
+        r = s.http("GET", path, key=key)
+        if r.status_code != 200:
+            return None         # httpd has not reached a new jobd yet
+        j = r.json()
+        return j if j["status"] in TERMINAL else None
+    return wait_until(ended, timeout=90, interval=0.2, what="the job to end")
+
+
+def assert_counts_are_the_fakes(s, key, path, j, truth):
     assert j["status"] == "completed", j
     assert j["posts_scraped"] == truth["posts"]
     assert j["comments_scraped"] == truth["comments"]
+    c = s.http("GET", path + "/comments", key=key, params={"limit": 1})
+    assert c.status_code == 200 and c.json()["total"] == truth["comments"]
+
+
+def test_fetchd_killed_mid_job_resumes_and_counts_are_exact(env):
+    s, fake, ws, key = env
+    truth = fake.truth(sub="fakesub", limit=50)
+    path = start_job_under_way(s, ws, key)
+    s.daemons["fetchd"].kill()
+    s.start("fetchd")
+    assert_counts_are_the_fakes(s, key, path, wait_job_end(s, key, path),
+                                truth)
 
 
 def test_jobd_killed_mid_job_loses_nothing_and_counts_are_exact(env):
@@ -161,32 +182,15 @@ def test_jobd_killed_mid_job_loses_nothing_and_counts_are_exact(env):
     jobd, and the finished counts are exactly the fake's."""
     s, fake, ws, key = env
     truth = fake.truth(sub="fakesub", limit=50)
-    r = s.http("POST", "/api/v1/workspaces/%s/jobs" % ws, key=key,
-               json={"target": "fakesub", "limit": 50,
-                     "download_media": False})
-    path = "/api/v1/workspaces/%s/jobs/%s" % (ws, r.json()["id"])
-    wait_until(lambda: s.http("GET", path, key=key).json()
-               ["comments_scraped"] > 100, timeout=30, interval=0.02,
-               what="the job to be well under way")
+    path = start_job_under_way(s, ws, key)
     # stopped first, so that fetchd's next reports are sent and never
     # answered: the jobd that comes back must get them again, in order
     s.daemons["jobd"].pause()
     time.sleep(0.5)
     s.daemons["jobd"].kill()
     s.start("jobd")
-
-    def ended():
-        r = s.http("GET", path, key=key)
-        if r.status_code != 200:
-            return None         # httpd has not reached the new jobd yet
-        j = r.json()
-        return j if j["status"] in TERMINAL else None
-    j = wait_until(ended, timeout=90, interval=0.2, what="the job to end")
-    assert j["status"] == "completed", j
-    assert j["posts_scraped"] == truth["posts"]
-    assert j["comments_scraped"] == truth["comments"]
-    c = s.http("GET", path + "/comments", key=key, params={"limit": 1})
-    assert c.status_code == 200 and c.json()["total"] == truth["comments"]
+    assert_counts_are_the_fakes(s, key, path, wait_job_end(s, key, path),
+                                truth)
 
 
 def test_transient_faults_are_retried_and_counts_stay_exact(env):

@@ -340,6 +340,15 @@ test_report_attachment(void **state)
 	proto_reply_free(&r);
 }
 
+/* r was refused with code */
+static void
+assert_refused(struct proto_reply r, const char *code)
+{
+	assert_false(r.ok);
+	assert_string_equal(r.err_code, code);
+	proto_reply_free(&r);
+}
+
 /*
  * Numbered reports (seq) are applied in order only: one that skips ahead
  * stores nothing, one applied before changes nothing (its checkpoint
@@ -367,10 +376,7 @@ test_report_seq_keeps_reports_in_order(void **state)
 	assert_true(num(&r, "posts_new") == 1);
 	proto_reply_free(&r);
 	/* 3 before 2: refused, nothing of it kept */
-	r = SEQ_REPORT(3, "t3_c", 3);
-	assert_false(r.ok);
-	assert_string_equal(r.err_code, PROTO_E_OUT_OF_ORDER);
-	proto_reply_free(&r);
+	assert_refused(SEQ_REPORT(3, "t3_c", 3), PROTO_E_OUT_OF_ORDER);
 	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts"), 1);
 	assert_int_equal(count_rows(jd, "SELECT json_extract(checkpoint, "
 	    "'$.at') FROM tasks"), 1);
@@ -392,10 +398,7 @@ test_report_seq_keeps_reports_in_order(void **state)
 	/* 4 is refused (its raw is cut short) but 5 goes on after it */
 	snprintf(rec, sizeof(rec), "\"seq\":4,\"posts\":[{\"id\":\"t3_d\","
 	    "\"raw_len\":12}]");
-	r = report_att(jd, &t, rec, att, 12);
-	assert_false(r.ok);
-	assert_string_equal(r.err_code, PROTO_E_BAD_REQUEST);
-	proto_reply_free(&r);
+	assert_refused(report_att(jd, &t, rec, att, 12), PROTO_E_BAD_REQUEST);
 	r = SEQ_REPORT(5, "t3_e", 5);
 	assert_true(r.ok);
 	assert_true(num(&r, "posts_scraped") == 4);
@@ -405,10 +408,7 @@ test_report_seq_keeps_reports_in_order(void **state)
 	assert_int_equal(lease_expire(jd, fake_now), 1);
 	assert_true(lease(jd, PROTO_KIND_FETCH, &t2));
 	t = t2;
-	r = SEQ_REPORT(2, "t3_f", 6);
-	assert_false(r.ok);
-	assert_string_equal(r.err_code, PROTO_E_OUT_OF_ORDER);
-	proto_reply_free(&r);
+	assert_refused(SEQ_REPORT(2, "t3_f", 6), PROTO_E_OUT_OF_ORDER);
 	r = SEQ_REPORT(1, "t3_f", 6);
 	assert_true(r.ok);
 	assert_true(num(&r, "posts_new") == 1);
