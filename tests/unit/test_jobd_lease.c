@@ -17,6 +17,7 @@
 #include "jobd/jobd.h"
 
 static int64_t	 fake_now = 1800000000000LL;
+static int	 count_rows(struct jobd *jd, const char *sql);
 static char	 dbdir[] = "/tmp/rs-lease-XXXXXX";
 
 static int64_t
@@ -195,8 +196,9 @@ test_report_is_idempotent(void **state)
 	struct proto_reply	 r;
 	int			 i;
 	static const char batch[] = "{\"task_id\":%lld,\"lease_id\":\"%s\","
-	    "\"batch\":\"b\",\"posts\":[{\"id\":\"t3_a\",\"raw\":{}},"
-	    "{\"id\":\"t3_b\",\"raw\":{}}],\"comments\":[{\"id\":\"t1_c\","
+	    "\"batch\":\"b\",\"posts\":[{\"id\":\"t3_a\",\"title\":"
+	    "\"alpha kite\",\"raw\":{}},{\"id\":\"t3_b\",\"title\":"
+	    "\"bravo kite\",\"raw\":{}}],\"comments\":[{\"id\":\"t1_c\","
 	    "\"post_id\":\"t3_a\",\"raw\":{}}]}";
 
 	make_job(jd, 0);
@@ -211,6 +213,13 @@ test_report_is_idempotent(void **state)
 		assert_true(num(&r, "comments_scraped") == 1);
 		proto_reply_free(&r);
 	}
+	/* each post once in the full-text index, found by its words */
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts_fts"), 2);
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts_fts "
+	    "WHERE posts_fts MATCH 'kite'"), 2);
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts p JOIN "
+	    "posts_fts f ON f.rowid = p.pid WHERE posts_fts MATCH 'bravo' "
+	    "AND p.id = 't3_b'"), 1);
 	/* a malformed record is refused before anything is written */
 	r = call(jd, PROTO_TASK_REPORT, "{\"task_id\":%lld,\"lease_id\":"
 	    "\"%s\",\"posts\":[{\"id\":\"t1_wrongkind\",\"raw\":{}}]}",
