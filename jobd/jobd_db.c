@@ -307,6 +307,19 @@ static const char *const migrations[] = {
 	 * listing page for FTS5 to merge).
 	 */
 	"DROP TRIGGER IF EXISTS posts_fts_ai;",
+	/*
+	 * 10: an update re-indexes a post only when its words changed: a
+	 * monitor job updates every post it sees again (score, comments),
+	 * and each such update cost two FTS5 writes and a segment.
+	 */
+	"DROP TRIGGER IF EXISTS posts_fts_au;"
+	"CREATE TRIGGER posts_fts_au AFTER UPDATE OF title, selftext ON posts"
+	"  WHEN old.title IS NOT new.title OR old.selftext IS NOT new.selftext"
+	"  BEGIN"
+	"  INSERT INTO posts_fts(posts_fts, rowid, title, selftext)"
+	"  VALUES ('delete', old.pid, old.title, old.selftext);"
+	"  INSERT INTO posts_fts(rowid, title, selftext)"
+	"  VALUES (new.pid, new.title, new.selftext); END;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -220,6 +220,19 @@ test_report_is_idempotent(void **state)
 	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts p JOIN "
 	    "posts_fts f ON f.rowid = p.pid WHERE posts_fts MATCH 'bravo' "
 	    "AND p.id = 't3_b'"), 1);
+	/* a new title is indexed in place of the old one */
+	r = call(jd, PROTO_TASK_REPORT, "{\"task_id\":%lld,\"lease_id\":"
+	    "\"%s\",\"batch\":\"b2\",\"posts\":[{\"id\":\"t3_b\","
+	    "\"title\":\"charlie kite\",\"raw\":{\"v\":2}}]}",
+	    (long long)t.id, t.lease);
+	assert_true(r.ok);
+	proto_reply_free(&r);
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts_fts "
+	    "WHERE posts_fts MATCH 'bravo'"), 0);
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts_fts "
+	    "WHERE posts_fts MATCH 'charlie'"), 1);
+	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts_fts "
+	    "WHERE posts_fts MATCH 'kite'"), 2);
 	/* a malformed record is refused before anything is written */
 	r = call(jd, PROTO_TASK_REPORT, "{\"task_id\":%lld,\"lease_id\":"
 	    "\"%s\",\"posts\":[{\"id\":\"t1_wrongkind\",\"raw\":{}}]}",
