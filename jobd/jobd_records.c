@@ -481,14 +481,14 @@ report_read(struct rep_ctx *ctx, struct report *r, struct raw_spans *sp)
 	if (proto_get_int(body, "task_id", 1, &r->ref.task_id, &err) == -1 ||
 	    proto_get_str(body, "lease_id", 1, &r->ref.lease_id, &err) == -1 ||
 	    proto_get_str(body, "batch", 0, &r->batch, &err) == -1 ||
-	    proto_get_int(body, "seq", 0, &r->seq, &err) == -1 ||
+	    proto_get_int(body, PROTO_F_SEQ, 0, &r->seq, &err) == -1 ||
 	    proto_get_arr(body, "posts", 0, &r->posts, &err) == -1 ||
 	    proto_get_arr(body, "comments", 0, &r->comments, &err) == -1 ||
 	    proto_get_arr(body, "media", 0, &r->media, &err) == -1 ||
 	    proto_get_obj(body, "progress", 0, &r->progress, &err) == -1 ||
 	    proto_get_obj(body, "checkpoint", 0, &r->checkpoint, &err) == -1)
 		return rep_error(ctx, PROTO_E_BAD_REQUEST, "%s", err);
-	if (r->seq < 0 || (cJSON_GetObjectItemCaseSensitive(body, "seq") &&
+	if (r->seq < 0 || (cJSON_GetObjectItemCaseSensitive(body, PROTO_F_SEQ) &&
 	    r->seq == 0))
 		return rep_error(ctx, PROTO_E_BAD_REQUEST,
 		    "field 'seq' must be 1 or more");

@@ -676,7 +676,7 @@ bridge_call_att(struct bridge *b, const char *type, const cJSON *body,
     const void *att, size_t attlen, int timeout_ms, bridge_cb cb, void *arg)
 {
 	struct call	*c;
-	char		*text, *p;
+	char		*text;
 	size_t		 len;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -686,19 +686,15 @@ bridge_call_att(struct bridge *b, const char *type, const cJSON *body,
 	 * The message is built here, once: the attachment (a megabyte of
 	 * Reddit's text) is copied into it and nowhere else.
 	 */
+	if (att == NULL)
+		attlen = 0;
 	if ((text = proto_request_encode(c->reqid, type, body, &len)) == NULL ||
-	    nng_msg_alloc(&c->msg, len + 1 + attlen) != 0) {
+	    nng_msg_alloc(&c->msg, proto_att_framed_len(len, attlen)) != 0) {
 		free(text);
 		free(c);
 		return -1;
 	}
-	p = nng_msg_body(c->msg);
-	memcpy(p, text, len);
-	p[len] = '\0';
-	if (attlen > 0)
-		memcpy(p + len + 1, att, attlen);
-	else
-		nng_msg_chop(c->msg, 1);
+	proto_att_frame(nng_msg_body(c->msg), text, len, att, attlen);
 	free(text);
 	/* queued like any call, but never inside a batch carrier (proto.h) */
 	c->solo = 1;

@@ -480,6 +480,14 @@ char	*proto_batch_encode(const char *reqid, int reply, char *const *parts,
 /* envelope, NUL, attachment (att NULL or attlen 0: the envelope alone) */
 char	*proto_request_encode_att(const char *reqid, const char *type,
 	    const cJSON *body, const void *att, size_t attlen, size_t *lenp);
+/*
+ * The same into a buffer of the caller's (an nng message): its size for
+ * an envelope of envlen bytes, and the writing (env may already be at
+ * dst).
+ */
+size_t	 proto_att_framed_len(size_t envlen, size_t attlen);
+void	 proto_att_frame(char *dst, const char *env, size_t envlen,
+	    const void *att, size_t attlen);
 /* a task.report body's raw objects moved out: raw_len, attachment */
 int	 proto_report_detach(cJSON *body, char **attp, size_t *attlenp);
 /*

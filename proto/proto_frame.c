@@ -220,6 +220,24 @@ proto_json_object_valid(const void *buf, size_t len)
 	goto value;
 }
 
+size_t
+proto_att_framed_len(size_t envlen, size_t attlen)
+{
+	return attlen > 0 ? envlen + 1 + attlen : envlen;
+}
+
+void
+proto_att_frame(char *dst, const char *env, size_t envlen, const void *att,
+    size_t attlen)
+{
+	if (dst != env)
+		memcpy(dst, env, envlen);
+	if (attlen > 0) {
+		dst[envlen] = '\0';
+		memcpy(dst + envlen + 1, att, attlen);
+	}
+}
+
 char *
 proto_request_encode_att(const char *reqid, const char *type,
     const cJSON *body, const void *att, size_t attlen, size_t *lenp)
@@ -229,18 +247,15 @@ proto_request_encode_att(const char *reqid, const char *type,
 
 	if ((buf = proto_request_encode(reqid, type, body, &len)) == NULL)
 		return NULL;
-	if (att == NULL || attlen == 0) {
-		*lenp = len;
-		return buf;
-	}
+	if (att == NULL)
+		attlen = 0;
 	/* proto_request_encode allocates with malloc (jtext_print) */
-	if ((n = realloc(buf, len + 1 + attlen)) == NULL) {
+	if ((n = realloc(buf, proto_att_framed_len(len, attlen))) == NULL) {
 		free(buf);
 		return NULL;
 	}
-	n[len] = '\0';
-	memcpy(n + len + 1, att, attlen);
-	*lenp = len + 1 + attlen;
+	proto_att_frame(n, n, len, att, attlen);
+	*lenp = proto_att_framed_len(len, attlen);
 	return n;
 }
 

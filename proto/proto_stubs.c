@@ -174,7 +174,7 @@ proto_task_report_req(int64_t task_id, const char *lease_id,
 
 	cJSON_AddStringToObject(b, "batch", batch);
 	if (seq > 0)
-		cJSON_AddNumberToObject(b, "seq", (double)seq);
+		cJSON_AddNumberToObject(b, PROTO_F_SEQ, (double)seq);
 	return b;
 }
 
