@@ -368,6 +368,20 @@ def test_more_stub_counts_hidden_subtree(api, fake):
     pytest.fail("no post needing more stubs")
 
 
+def overlapping_morechildren(fake, api, body):
+    """The status codes of two morechildren calls that overlap (each on a
+    connection of its own, the first held 0.5 s), lowest first."""
+    other = Client(fake)
+    fake.config(morechildren_delay=0.5)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            return sorted(f.result().status_code for f in [
+                ex.submit(api.post, "/api/morechildren", body),
+                ex.submit(other.post, "/api/morechildren", body)])
+    finally:
+        fake.config(morechildren_delay=0.02)
+
+
 def test_morechildren_shapes_and_lock(fake, api):
     r = api.post("/api/morechildren", {"api_type": "json",
                                        "link_id": "t3_1s00000",
@@ -405,14 +419,7 @@ def test_morechildren_shapes_and_lock(fake, api):
     before = fake.stats().get("morechildren_concurrent", 0)
     body = {"api_type": "json", "link_id": name,
             "children": ",".join(m["children"][:5])}
-    other = Client(fake)
-    fake.config(morechildren_delay=0.5)
-    with concurrent.futures.ThreadPoolExecutor(2) as ex:
-        codes = sorted(f.result().status_code for f in [
-            ex.submit(api.post, "/api/morechildren", body),
-            ex.submit(other.post, "/api/morechildren", body)])
-    fake.config(morechildren_delay=0.02)
-    assert codes == [200, 429]
+    assert overlapping_morechildren(fake, api, body) == [200, 429]
     assert fake.stats()["morechildren_concurrent"] == before + 1
 
 
@@ -446,13 +453,7 @@ def test_cached_morechildren_answers_alike_and_still_counts_and_locks():
         assert again.headers["x-ratelimit-used"] != \
             first.headers["x-ratelimit-used"]
         assert "," not in again.headers["x-ratelimit-used"]
-        other = Client(f)
-        f.config(morechildren_delay=0.5)
-        with concurrent.futures.ThreadPoolExecutor(2) as ex:
-            codes = sorted(r.result().status_code for r in [
-                ex.submit(api.post, "/api/morechildren", body),
-                ex.submit(other.post, "/api/morechildren", body)])
-        assert codes == [200, 429]
+        assert overlapping_morechildren(f, api, body) == [200, 429]
         assert f.stats()["morechildren_concurrent"] == 1
 
 

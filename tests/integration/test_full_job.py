@@ -184,9 +184,13 @@ def test_jobd_killed_mid_job_loses_nothing_and_counts_are_exact(env):
     truth = fake.truth(sub="fakesub", limit=50)
     path = start_job_under_way(s, ws, key)
     # stopped first, so that fetchd's next reports are sent and never
-    # answered: the jobd that comes back must get them again, in order
+    # answered: fetchd goes on asking Reddit (and sending what comes
+    # back) until jobd is too far behind; the jobd that comes back must
+    # get those reports again, in order
+    asked = fake.stats()["api"]
     s.daemons["jobd"].pause()
-    time.sleep(0.5)
+    wait_until(lambda: fake.stats()["api"] >= asked + 3, timeout=30,
+               interval=0.02, what="fetchd to go on while jobd is stopped")
     s.daemons["jobd"].kill()
     s.start("jobd")
     assert_counts_are_the_fakes(s, key, path, wait_job_end(s, key, path),

@@ -371,6 +371,19 @@ assert_refused(struct proto_reply r, const char *code)
 	proto_reply_free(&r);
 }
 
+/* report number seq of t: one post (with an attachment), checkpoint {at} */
+static struct proto_reply
+seq_report(struct jobd *jd, const struct task *t, int seq, const char *post,
+    int at)
+{
+	static const char att[] = "{\"title\":\"a\"}";
+	char		 rec[512];
+
+	snprintf(rec, sizeof(rec), "\"seq\":%d,\"posts\":[{\"id\":\"%s\","
+	    "\"raw_len\":13}],\"checkpoint\":{\"at\":%d}", seq, post, at);
+	return report_att(jd, t, rec, att, sizeof(att) - 1);
+}
+
 /*
  * Numbered reports (seq) are applied in order only: one that skips ahead
  * stores nothing, one applied before changes nothing (its checkpoint
@@ -389,28 +402,24 @@ test_report_seq_keeps_reports_in_order(void **state)
 
 	make_job(jd, 0);
 	assert_true(lease(jd, PROTO_KIND_FETCH, &t));
-#define SEQ_REPORT(seq, post, ck) (snprintf(rec, sizeof(rec), \
-	"\"seq\":%d,\"posts\":[{\"id\":\"%s\",\"raw_len\":13}]," \
-	"\"checkpoint\":{\"at\":%d}", (seq), (post), (ck)), \
-	report_att(jd, &t, rec, att, sizeof(att) - 1))
-	r = SEQ_REPORT(1, "t3_a", 1);
+	r = seq_report(jd, &t, 1, "t3_a", 1);
 	assert_true(r.ok);
 	assert_true(num(&r, "posts_new") == 1);
 	proto_reply_free(&r);
 	/* 3 before 2: refused, nothing of it kept */
-	assert_refused(SEQ_REPORT(3, "t3_c", 3), PROTO_E_OUT_OF_ORDER);
+	assert_refused(seq_report(jd, &t, 3, "t3_c", 3), PROTO_E_OUT_OF_ORDER);
 	assert_int_equal(count_rows(jd, "SELECT count(*) FROM posts"), 1);
 	assert_int_equal(count_rows(jd, "SELECT json_extract(checkpoint, "
 	    "'$.at') FROM tasks"), 1);
-	r = SEQ_REPORT(2, "t3_b", 2);
+	r = seq_report(jd, &t, 2, "t3_b", 2);
 	assert_true(r.ok);
 	proto_reply_free(&r);
-	r = SEQ_REPORT(3, "t3_c", 3);
+	r = seq_report(jd, &t, 3, "t3_c", 3);
 	assert_true(r.ok);
 	assert_true(num(&r, "posts_scraped") == 3);
 	proto_reply_free(&r);
 	/* 2 again (its answer was lost): answered, its checkpoint not kept */
-	r = SEQ_REPORT(2, "t3_b", 2);
+	r = seq_report(jd, &t, 2, "t3_b", 2);
 	assert_true(r.ok);
 	assert_true(num(&r, "posts_new") == 0);
 	assert_true(num(&r, "posts_scraped") == 3);
@@ -421,7 +430,7 @@ test_report_seq_keeps_reports_in_order(void **state)
 	snprintf(rec, sizeof(rec), "\"seq\":4,\"posts\":[{\"id\":\"t3_d\","
 	    "\"raw_len\":12}]");
 	assert_refused(report_att(jd, &t, rec, att, 12), PROTO_E_BAD_REQUEST);
-	r = SEQ_REPORT(5, "t3_e", 5);
+	r = seq_report(jd, &t, 5, "t3_e", 5);
 	assert_true(r.ok);
 	assert_true(num(&r, "posts_scraped") == 4);
 	proto_reply_free(&r);
@@ -430,12 +439,11 @@ test_report_seq_keeps_reports_in_order(void **state)
 	assert_int_equal(lease_expire(jd, fake_now), 1);
 	assert_true(lease(jd, PROTO_KIND_FETCH, &t2));
 	t = t2;
-	assert_refused(SEQ_REPORT(2, "t3_f", 6), PROTO_E_OUT_OF_ORDER);
-	r = SEQ_REPORT(1, "t3_f", 6);
+	assert_refused(seq_report(jd, &t, 2, "t3_f", 6), PROTO_E_OUT_OF_ORDER);
+	r = seq_report(jd, &t, 1, "t3_f", 6);
 	assert_true(r.ok);
 	assert_true(num(&r, "posts_new") == 1);
 	proto_reply_free(&r);
-#undef SEQ_REPORT
 	assert_int_equal(sqlite3_prepare_v2(jd->db, "SELECT report_seq FROM "
 	    "tasks", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
