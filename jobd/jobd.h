@@ -187,6 +187,11 @@ void	 jobd_wal_checkpoint(struct jobd *jd, int truncate);
 long	 jobd_wal_settle(struct jobd *jd);
 void	 jobd_wal_tick(struct jobd *jd);
 
+/* jobd_vfs.c: the unix VFS with a transaction's WAL frames written together */
+#define JOBD_VFS	"rscrape-jobd"
+const char	*jobd_vfs(void);
+unsigned long	 jobd_vfs_writes(void);
+
 /* jobd_check.c */
 int	 jobd_check_start(struct jobd *jd);
 void	 jobd_check_stop(struct jobd *jd);

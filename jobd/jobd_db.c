@@ -580,7 +580,8 @@ jobd_db_open(struct jobd *jd, const char *path)
 	 */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(path, &jd->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, jobd_vfs()) !=
+	    SQLITE_OK) {
 		log_warnx("%s: %s", path, jd->db ? sqlite3_errmsg(jd->db) :
 		    "cannot open");
 		return -1;

@@ -210,7 +210,7 @@ jobd_wal_start(struct jobd *jd)
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	if (sqlite3_open_v2(jd->db_path, &w->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    SQLITE_OPEN_NOMUTEX, jobd_vfs()) != SQLITE_OK ||
 	    sqlite3_exec(w->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
 	    NULL) != SQLITE_OK) {
 		log_warnx("%s: checkpoint connection: %s (checkpoints stay "
