@@ -647,7 +647,9 @@ cb_key(void *ctx, const char *k, size_t n)
 			return fail(r, "out of memory");
 		f->skip = 1;
 	}
-	return 1;
+	/* a value nothing reads (an opaque container, at < 0 for scalar()
+	 * and child_role()) is only checked */
+	return f->want < 0 && !f->skip ? JSCAN_SKIP : 1;
 }
 
 /* a thing ends: keep it with its replies, or only it, or neither */
@@ -759,8 +761,9 @@ stage(int mc, const char *buf, size_t len, const char **errp)
 	r->text = buf;
 	rc = jscan_run(buf, len, &callbacks, r, &r->pos);
 	r->st = NULL;
-	if (rc == -1) {
-		SETERR(r->err != NULL ? r->err : "truncated or invalid JSON");
+	if (rc < 0) {
+		SETERR(r->err != NULL ? r->err : rc == -2 ?
+		    "JSON nested too deeply" : "truncated or invalid JSON");
 		rd_stage_free(st);
 		return NULL;
 	}

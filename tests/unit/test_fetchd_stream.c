@@ -405,6 +405,20 @@ test_shapes(void **state)
 	}
 	free(deep);
 
+	/* ... and within a member the reader only checks, not reads */
+	deep = malloc(2000);
+	for (n = 240; n <= 258; n++) {
+		i = (size_t)sprintf(deep, "[{\"kind\": \"Listing\", \"data\": "
+		    "{\"children\": [{\"kind\": \"t1\", \"data\": {\"id\": "
+		    "\"a\", \"gildings\": ");
+		memset(deep + i, '[', n);
+		memset(deep + i + n, ']', n);
+		i += 2 * n;
+		i += (size_t)sprintf(deep + i, ", \"body\": \"b\"}}]}}]");
+		compare(deep, i, 0);
+	}
+	free(deep);
+
 	/* a reply chain 48 deep, with a continue stub at its end */
 	deep = malloc(64 * 1024);
 	n = (size_t)sprintf(deep, TREE("{\"kind\": \"Listing\", \"data\": "
