@@ -8,6 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "proto/proto.h"
 
@@ -51,14 +54,38 @@ static const unsigned char str_plain[256] = {
 
 /*
  * p at the opening quote; after the closing one, or NULL. Plain bytes go
- * by four table lookups at a time: a raw is mostly the text of its strings,
- * and str was 7% of jobd's time storing comment trees. The whole check
- * went from 1.0-1.15 to 1.47 GB/s over the Reddit answers in tests/data.
+ * 16 at a time (SSE2, in every x86-64) and then by four table lookups at a
+ * time: a raw is mostly the text of its strings, and str was 7% of jobd's
+ * time storing comment trees, a third of fetchd's staging them. Over a
+ * 100-post job's trees (21 MB): the whole check 1.88 -> 2.4 GB/s, the
+ * staging 18.3 -> 15.9 ms (the table alone had taken the check from
+ * 1.0-1.15 to 1.47 GB/s over the answers in tests/data).
  */
 static const unsigned char *
 str(const unsigned char *p, const unsigned char *e, int *escp)
 {
+#ifdef __SSE2__
+	const __m128i	 quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i	 ctl = _mm_set1_epi8(0x1f);
+	__m128i		 v;
+	int		 m;
+#endif
+
 	for (p++;;) {
+#ifdef __SSE2__
+		/* 16 bytes a step: a quote, a backslash or a control byte */
+		while (e - p >= 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)p);
+			m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+			    _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+			if (m != 0) {
+				p += __builtin_ctz((unsigned)m);
+				break;
+			}
+			p += 16;
+		}
+#endif
 		while (e - p >= 4 && str_plain[p[0]] && str_plain[p[1]] &&
 		    str_plain[p[2]] && str_plain[p[3]])
 			p += 4;
