@@ -326,6 +326,7 @@ worker_text_records(const char *heads, size_t hlen, const char *raws,
 	free(item->valuestring);
 	item->valuestring = text;
 	item->valueint = n;
+	item->valuedouble = (double)rlen;	/* its raws' length */
 	return item;
 }
 
@@ -355,15 +356,32 @@ worker_detach(cJSON *body, char **attp, size_t *attlenp)
 	cJSON		*rec, *raw;
 	const char	*text;
 	char		*printed;
-	size_t		 tlen;
+	size_t		 tlen, need = 0;
 
+	/*
+	 * Sized before it is filled: grown by doubling, the megabyte was
+	 * copied again at each step, into pages never touched before
+	 * (realloc was 8% of fetchd's time on a full job).
+	 */
+	for (a = arrays; *a != NULL; a++)
+		cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(body,
+		    *a)) {
+			if (cJSON_IsRaw(rec))
+				need += (size_t)rec->valuedouble;
+			else if (cJSON_IsRaw(raw =
+			    cJSON_GetObjectItemCaseSensitive(rec, PROTO_F_RAW)))
+				need += strlen(raw->valuestring);
+		}
+	if (need > 0 && jtext_room(&att, need) == -1)
+		return -1;
 	for (a = arrays; *a != NULL; a++) {
 		cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(body,
 		    *a)) {
 			if (cJSON_IsRaw(rec)) {
 				text = rec->valuestring;
 				text += strlen(text) + 1;
-				if (jtext_lit(&att, text, strlen(text)) == -1)
+				if (jtext_lit(&att, text,
+				    (size_t)rec->valuedouble) == -1)
 					goto fail;
 				continue;
 			}
