@@ -99,6 +99,21 @@ rd_pump_later(struct rd_client *c, double secs)
 	evtimer_add(c->ev_pump, &tv);
 }
 
+/*
+ * At the loop's next turn: a request asked for from inside a callback
+ * starts as soon as that returns. (Through rd_pump_later()'s 1 ms floor,
+ * every request in a chain (about, listing, a tree, the morechildren
+ * after it) waited a millisecond or more first.) A wait already pending
+ * is worked out again by that pump.
+ */
+static void
+rd_pump_soon(struct rd_client *c)
+{
+	static const struct timeval now = { 0, 0 };
+
+	evtimer_add(c->ev_pump, &now);
+}
+
 static void
 rd_pump_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -519,9 +534,8 @@ rd_enqueue(struct rd_client *c, int post, const char *path,
 	snprintf(q->desc, sizeof(q->desc), "%s %s%s%.200s", post ? "POST" :
 	    "GET", path, query ? "?" : "", query ? query : "");
 	TAILQ_INSERT_TAIL(&c->queue, q, entry);
-	/* start from the loop, never inside the caller's own callback */
-	if (!evtimer_pending(c->ev_pump, NULL))
-		rd_pump_later(c, 0);
+	/* started from the loop, never inside the caller's own callback */
+	rd_pump_soon(c);
 	return q;
 }
 
@@ -562,7 +576,7 @@ rd_cancel(struct rd_req *q)
 	} else
 		TAILQ_REMOVE(&c->queue, q, entry);
 	rd_req_free(q);
-	rd_pump_later(c, 0);
+	rd_pump_soon(c);
 }
 
 int64_t
