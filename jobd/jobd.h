@@ -186,6 +186,7 @@ void	 jobd_wal_stop(struct jobd *jd);
 void	 jobd_wal_checkpoint(struct jobd *jd, int truncate);
 long	 jobd_wal_settle(struct jobd *jd);
 void	 jobd_wal_tick(struct jobd *jd);
+int	 jobd_wal_frames(struct jobd *jd);
 
 /* jobd_vfs.c: the unix VFS with a transaction's WAL frames written together */
 #define JOBD_VFS	"rscrape-jobd"

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -135,7 +136,7 @@ test_an_idle_jobd_checkpoints_what_a_burst_left(void **state)
 		insert_blob(&jd, MB);
 	passes = jobd_wal_settle(&jd);
 	burst = wal_size();
-	assert_true(burst >= 8 * MB);
+	assert_true(jobd_wal_frames(&jd) >= 8 * MB / 8192);
 	jobd_wal_tick(&jd);		/* commits since the last tick */
 	assert_int_equal(jobd_wal_settle(&jd), passes);
 	jobd_wal_tick(&jd);		/* none: idle */
@@ -143,7 +144,9 @@ test_an_idle_jobd_checkpoints_what_a_burst_left(void **state)
 	jobd_wal_tick(&jd);		/* nothing new: no pass */
 	assert_int_equal(jobd_wal_settle(&jd), passes + 1);
 	insert_blob(&jd, MB);
-	assert_int_equal(wal_size(), burst);	/* reused from its start */
+	/* reused from its start: a megabyte's frames, the file no larger */
+	assert_true(jobd_wal_frames(&jd) < MB / 8192 + 32);
+	assert_int_equal(wal_size(), burst);
 	assert_int_equal(count_rows(&jd), 169);
 	jobd_state_fini(&jd);
 }
@@ -176,6 +179,69 @@ test_the_wal_stays_bounded_when_commits_never_pause(void **state)
 	jobd_state_fini(&jd);
 }
 
+/*
+ * A WAL written ahead at start (zeros to 32 MiB) past the frames a
+ * process left when it died without closing the database: they are read
+ * back whole, by the same jobd and the next.
+ */
+static void
+test_the_wal_is_written_ahead_past_what_it_holds(void **state)
+{
+	struct jobd	 jd;
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		 shm[320];
+	pid_t		 pid;
+	int		 status;
+	off_t		 left;
+
+	(void)state;
+	/* a database of its own, not the earlier tests' */
+	unlink(path);
+	unlink(walpath);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	unlink(shm);
+	if ((pid = fork()) == 0) {
+		db = NULL;
+		if (sqlite3_open(path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "PRAGMA page_size = 8192;"
+		    "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;"
+		    "CREATE TABLE filler(b BLOB);"
+		    "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		    "FROM c WHERE i < 300) INSERT INTO filler(b) "
+		    "SELECT randomblob(10000) FROM c", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			_exit(2);
+		_exit(0);	/* no close: the frames stay in the WAL */
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	left = wal_size();
+	assert_true(left > 2 * MB && left < 8 * MB);
+	unlink(shm);		/* recovered from the WAL's own frames */
+
+	open_state(&jd);
+	assert_true(wal_size() >= 32 * MB);
+	assert_int_equal(count_rows(&jd), 300);
+	assert_int_equal(sqlite3_prepare_v2(jd.db, "SELECT sum(length(b)) "
+	    "FROM filler", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), 300 * 10000);
+	sqlite3_finalize(st);
+	insert_blob(&jd, MB);
+	jobd_state_fini(&jd);
+
+	open_state(&jd);
+	assert_int_equal(count_rows(&jd), 301);
+	assert_int_equal(sqlite3_prepare_v2(jd.db, "PRAGMA integrity_check",
+	    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	jobd_state_fini(&jd);
+}
+
 static int
 teardown(void **state)
 {
@@ -196,6 +262,8 @@ main(void)
 		    test_an_idle_jobd_checkpoints_what_a_burst_left),
 		cmocka_unit_test(
 		    test_the_wal_stays_bounded_when_commits_never_pause),
+		cmocka_unit_test(
+		    test_the_wal_is_written_ahead_past_what_it_holds),
 	};
 
 	assert_non_null(mkdtemp(dbdir));
