@@ -200,7 +200,7 @@ jobd_daemon_init(struct daemon *d)
 	 */
 #ifndef __SANITIZE_ADDRESS__
 	jarena_install();
-	proto_request_parser(jarena_parse);
+	proto_request_parser(jarena_parse_rfc);
 #endif
 	if (mkdir_p(d->cf.paths.state_dir, 0750) == -1) {
 		log_warn("mkdir %s", d->cf.paths.state_dir);

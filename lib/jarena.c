@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/jarena.h"
+#include "proto/proto.h"
 
 #define CHUNK		(256u * 1024)
 #define CHUNK_BIG	(CHUNK / 8)	/* larger allocations: malloc */
@@ -180,20 +181,33 @@ jarena_install(void)
 	installed = 1;
 }
 
-cJSON *
-jarena_parse(const char *buf, size_t len)
+static cJSON *
+parse_in_arena(cJSON *(*parse)(const char *, size_t), const char *buf,
+    size_t len)
 {
 	struct arena	*a;
 	unsigned long	 r0 = releases;
 	cJSON		*j;
 
 	if (!installed || (a = calloc(1, sizeof(*a))) == NULL)
-		return cJSON_ParseWithLength(buf, len);
+		return parse(buf, len);
 	filling = a;
-	j = cJSON_ParseWithLength(buf, len);
+	j = parse(buf, len);
 	filling = NULL;
 	/* a failed parse deleted what it built, root last: a is gone */
 	if (j == NULL && releases == r0)
 		arena_release(a);
 	return j;
+}
+
+cJSON *
+jarena_parse(const char *buf, size_t len)
+{
+	return parse_in_arena(cJSON_ParseWithLength, buf, len);
+}
+
+cJSON *
+jarena_parse_rfc(const char *buf, size_t len)
+{
+	return parse_in_arena(proto_json_parse, buf, len);
 }

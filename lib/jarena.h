@@ -16,5 +16,7 @@
 
 void	 jarena_install(void);
 cJSON	*jarena_parse(const char *buf, size_t len);
+/* the same with proto_json_parse(): RFC 8259 text, as daemons write it */
+cJSON	*jarena_parse_rfc(const char *buf, size_t len);
 
 #endif

@@ -189,13 +189,12 @@ request_check(cJSON *root, struct proto_request *req, const char **errp)
 	return 0;
 }
 
-static cJSON	*(*request_parser)(const char *, size_t) =
-    cJSON_ParseWithLength;
+static cJSON	*(*request_parser)(const char *, size_t) = proto_json_parse;
 
 void
 proto_request_parser(cJSON *(*parse)(const char *, size_t))
 {
-	request_parser = parse ? parse : cJSON_ParseWithLength;
+	request_parser = parse ? parse : proto_json_parse;
 }
 
 int
@@ -278,7 +277,7 @@ proto_reply_parse(const void *buf, size_t len, struct proto_reply *rep,
     const char **errp)
 {
 	memset(rep, 0, sizeof(*rep));
-	if ((rep->root = cJSON_ParseWithLength(buf, len)) == NULL) {
+	if ((rep->root = proto_json_parse(buf, len)) == NULL) {
 		*errp = "reply is not valid JSON";
 		return -1;
 	}
@@ -365,7 +364,7 @@ proto_event_parse(const void *buf, size_t len, char *topic, size_t topiclen,
 		return -1;
 	memcpy(topic, p, (size_t)(sp - p));
 	topic[sp - p] = '\0';
-	*bodyp = cJSON_ParseWithLength(sp + 1, len - (size_t)(sp - p) - 1);
+	*bodyp = proto_json_parse(sp + 1, len - (size_t)(sp - p) - 1);
 	if (!cJSON_IsObject(*bodyp)) {
 		cJSON_Delete(*bodyp);
 		*bodyp = NULL;

@@ -504,6 +504,12 @@ int	 proto_att_take_members(const cJSON *raw_len, const cJSON *raw,
 /* exactly one JSON object (RFC 8259), nested at most 1000 deep */
 int	 proto_json_object_valid(const void *buf, size_t len);
 /*
+ * proto_json.c: RFC 8259 text into the tree cJSON_ParseWithLength()
+ * builds of it, allocated with cJSON_malloc(); NULL when it is not JSON
+ * (what cJSON lets through and RFC 8259 does not is refused)
+ */
+cJSON	*proto_json_parse(const char *buf, size_t len);
+/*
  * Its lexer, for readers of their own (fetchd's comment trees): p at a
  * string's opening quote or a number's first byte, e the end of the
  * text; just past the token, or NULL when it is not one (RFC 8259: a
