@@ -37,7 +37,7 @@ struct report {
 	struct task	*t;
 	cJSON		*body;
 	char		*att;		/* the records' raw (proto.h) */
-	size_t		 attlen;
+	size_t		 attlen, attcap;
 	worker_report_cb cb;
 	void		*arg;
 	int		 sent;		/* since the last resend from the head */
