@@ -34,84 +34,14 @@ ws(const unsigned char *p, const unsigned char *e)
 	return p;
 }
 
-static unsigned
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	return (c | 0x20) - 'a' + 10;	/* the lexer let only hex through */
-}
-
-static unsigned
-u4(const unsigned char *p)
-{
-	return hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 |
-	    hexval(p[3]);
-}
-
-/*
- * A string's text between its quotes (escapes well formed: the lexer
- * checked them) decoded into out, as cJSON decodes it; -1 for a lone
- * surrogate, which cJSON refuses. Never longer than the text.
- */
+/* a string's text decoded into out (proto_json_unescape) */
 static int
 unescape(const unsigned char *s, const unsigned char *e, struct jtext *out)
 {
-	char		*o;
-	uint32_t	 cp, lo;
-
 	out->len = 0;
 	if (jtext_room(out, (size_t)(e - s) + 1) == -1)
 		return -1;
-	o = out->s;
-	while (s < e) {
-		if (*s != '\\') {
-			*o++ = (char)*s++;
-			continue;
-		}
-		switch (s[1]) {
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case 'u':
-			cp = u4(s + 2);
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return -1;
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (e - s < 12 || s[6] != '\\' || s[7] != 'u' ||
-				    (lo = u4(s + 8)) < 0xdc00 || lo > 0xdfff)
-					return -1;
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				    (lo - 0xdc00);
-				s += 6;
-			}
-			if (cp < 0x80)
-				*o++ = (char)cp;
-			else if (cp < 0x800) {
-				*o++ = (char)(0xc0 | cp >> 6);
-				*o++ = (char)(0x80 | (cp & 0x3f));
-			} else if (cp < 0x10000) {
-				*o++ = (char)(0xe0 | cp >> 12);
-				*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-				*o++ = (char)(0x80 | (cp & 0x3f));
-			} else {
-				*o++ = (char)(0xf0 | cp >> 18);
-				*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
-				*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-				*o++ = (char)(0x80 | (cp & 0x3f));
-			}
-			s += 6;
-			continue;
-		default:	/* '"', '\\', '/' */
-			*o++ = (char)s[1];
-			break;
-		}
-		s += 2;
-	}
-	out->len = (size_t)(o - out->s);
-	return 0;
+	return proto_json_unescape(s, e, out->s, &out->len);
 }
 
 /* a string or a name at p, to fn (its answer in *rvp); just past it, or
@@ -149,80 +79,33 @@ lit(const unsigned char *p, const unsigned char *e, const char *w, size_t n)
  * depth containers around it). Most of a comment's 70-odd members are of
  * no interest to the reader: going over them here, with no callback per
  * token and no string decoded, staging a 100-post job's trees (21 MB)
- * went from 22 to 18 ms (bench/README.md, session 10).
+ * went from 22 to 18 ms (bench/README.md, session 10). A scalar, nearly
+ * all of them, is read here; a container by proto's checker.
  */
 static const unsigned char *
 skip(const unsigned char *p, const unsigned char *e, int depth, int *deepp)
 {
-	unsigned char	 stack[JS_DEPTH];
-	int		 d = 0, esc;
+	int	 esc;
 
- value:
 	p = ws(p, e);
 	if (p == e)
 		return NULL;
 	switch (*p) {
+	case '"':
+		return proto_json_string_end(p, e, &esc);
+	case 't':
+		return lit(p, e, "true", 4);
+	case 'f':
+		return lit(p, e, "false", 5);
+	case 'n':
+		return lit(p, e, "null", 4);
 	case '{':
 	case '[':
-		if (depth + d >= JSCAN_DEPTH_MAX) {
-			*deepp = 1;
-			return NULL;
-		}
-		stack[d++] = *p == '{' ? '}' : ']';
-		p = ws(p + 1, e);
-		if (p < e && *p == stack[d - 1]) {
-			p++;
-			d--;
-			goto after;
-		}
-		if (stack[d - 1] == '}')
-			goto key;
-		goto value;
-	case '"':
-		p = proto_json_string_end(p, e, &esc);
-		break;
-	case 't':
-		p = lit(p, e, "true", 4);
-		break;
-	case 'f':
-		p = lit(p, e, "false", 5);
-		break;
-	case 'n':
-		p = lit(p, e, "null", 4);
-		break;
+		return proto_json_value_end(p, e, JSCAN_DEPTH_MAX - depth,
+		    deepp);
 	default:
-		p = proto_json_number_end(p, e);
-		break;
+		return proto_json_number_end(p, e);
 	}
-	if (p == NULL)
-		return NULL;
- after:
-	if (d == 0)
-		return p;
-	p = ws(p, e);
-	if (p == e)
-		return NULL;
-	if (*p == ',') {
-		p++;
-		if (stack[d - 1] == '}')
-			goto key;
-		goto value;
-	}
-	if (*p != stack[d - 1])
-		return NULL;
-	p++;
-	d--;
-	goto after;
- key:
-	p = ws(p, e);
-	if (p == e || *p != '"' ||
-	    (p = proto_json_string_end(p, e, &esc)) == NULL)
-		return NULL;
-	p = ws(p, e);
-	if (p == e || *p != ':')
-		return NULL;
-	p++;
-	goto value;
 }
 
 int

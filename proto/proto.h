@@ -520,6 +520,21 @@ const unsigned char *proto_json_string_end(const unsigned char *p,
 	    const unsigned char *e, int *escp);
 const unsigned char *proto_json_number_end(const unsigned char *p,
 	    const unsigned char *e);
+/*
+ * Any value at p, checked as proto_json_object_valid() checks: just past
+ * it, or NULL (*deepp set, when not NULL, if it nests deeper than
+ * maxdepth, at most 1000).
+ */
+const unsigned char *proto_json_value_end(const unsigned char *p,
+	    const unsigned char *e, int maxdepth, int *deepp);
+/*
+ * A string's text between its quotes (escapes well formed: the lexer
+ * checked them) decoded into out (room for e - s bytes: never longer),
+ * as cJSON decodes it; *lenp its length. -1 for a lone surrogate, which
+ * cJSON refuses.
+ */
+int	 proto_json_unescape(const unsigned char *s, const unsigned char *e,
+	    char *out, size_t *lenp);
 
 /* events */
 char	*proto_event_encode(const char *topic, const cJSON *body,

@@ -169,27 +169,27 @@ lit(const unsigned char *p, const unsigned char *e, const char *w, size_t n)
 	return (size_t)(e - p) >= n && memcmp(p, w, n) == 0 ? p + n : NULL;
 }
 
-int
-proto_json_object_valid(const void *buf, size_t len)
+const unsigned char *
+proto_json_value_end(const unsigned char *p, const unsigned char *e,
+    int maxdepth, int *deepp)
 {
-	const unsigned char	*p = buf, *e = p + len;
 	unsigned char		 stack[VALID_DEPTH_MAX];
 	int			 depth = 0;
 
-	if (buf == NULL)
-		return 0;
-	p = ws(p, e);
-	if (p == e || *p != '{')
-		return 0;
+	if (maxdepth > VALID_DEPTH_MAX)
+		maxdepth = VALID_DEPTH_MAX;
  value:
 	p = ws(p, e);
 	if (p == e)
-		return 0;
+		return NULL;
 	switch (*p) {
 	case '{':
 	case '[':
-		if (depth == VALID_DEPTH_MAX)
-			return 0;
+		if (depth >= maxdepth) {
+			if (deepp != NULL)
+				*deepp = 1;
+			return NULL;
+		}
 		stack[depth++] = *p++;
 		p = ws(p, e);
 		if (p < e && *p == (stack[depth - 1] == '{' ? '}' : ']')) {
@@ -217,13 +217,13 @@ proto_json_object_valid(const void *buf, size_t len)
 		break;
 	}
 	if (p == NULL)
-		return 0;
+		return NULL;
  after:
-	p = ws(p, e);
 	if (depth == 0)
-		return p == e;
+		return p;
+	p = ws(p, e);
 	if (p == e)
-		return 0;
+		return NULL;
 	if (*p == ',') {
 		p++;
 		if (stack[depth - 1] == '{')
@@ -235,16 +235,102 @@ proto_json_object_valid(const void *buf, size_t len)
 		depth--;
 		goto after;
 	}
-	return 0;
+	return NULL;
  key:
 	p = ws(p, e);
 	if (p == e || *p != '"' || (p = str(p, e, NULL)) == NULL)
-		return 0;
+		return NULL;
 	p = ws(p, e);
 	if (p == e || *p != ':')
-		return 0;
+		return NULL;
 	p++;
 	goto value;
+}
+
+int
+proto_json_object_valid(const void *buf, size_t len)
+{
+	const unsigned char	*p = buf, *e = p + len;
+
+	if (buf == NULL)
+		return 0;
+	p = ws(p, e);
+	if (p == e || *p != '{' ||
+	    (p = proto_json_value_end(p, e, VALID_DEPTH_MAX, NULL)) == NULL)
+		return 0;
+	return ws(p, e) == e;
+}
+
+static unsigned
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return (unsigned)((c | 0x20) - 'a' + 10);	/* the lexer let only hex through */
+}
+
+static unsigned long
+u4(const unsigned char *p)
+{
+	return (unsigned long)(hexval(p[0]) << 12 | hexval(p[1]) << 8 |
+	    hexval(p[2]) << 4 | hexval(p[3]));
+}
+
+int
+proto_json_unescape(const unsigned char *s, const unsigned char *e,
+    char *out, size_t *lenp)
+{
+	unsigned long	 cp, lo;
+	char		*o = out;
+
+	while (s < e) {
+		if (*s != '\\') {
+			*o++ = (char)*s++;
+			continue;
+		}
+		switch (s[1]) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u':
+			cp = u4(s + 2);
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return -1;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (e - s < 12 || s[6] != '\\' || s[7] != 'u' ||
+				    (lo = u4(s + 8)) < 0xdc00 || lo > 0xdfff)
+					return -1;
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				s += 6;
+			}
+			if (cp < 0x80)
+				*o++ = (char)cp;
+			else if (cp < 0x800) {
+				*o++ = (char)(0xc0 | cp >> 6);
+				*o++ = (char)(0x80 | (cp & 0x3f));
+			} else if (cp < 0x10000) {
+				*o++ = (char)(0xe0 | cp >> 12);
+				*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+				*o++ = (char)(0x80 | (cp & 0x3f));
+			} else {
+				*o++ = (char)(0xf0 | cp >> 18);
+				*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
+				*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+				*o++ = (char)(0x80 | (cp & 0x3f));
+			}
+			s += 6;
+			continue;
+		default:	/* '"', '\\', '/' */
+			*o++ = (char)s[1];
+			break;
+		}
+		s += 2;
+	}
+	*lenp = (size_t)(o - out);
+	return 0;
 }
 
 size_t

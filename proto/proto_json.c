@@ -48,92 +48,23 @@ node(int type)
 	return n;
 }
 
-static unsigned
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	return (unsigned)((c | 0x20) - 'a' + 10);
-}
-
-static unsigned long
-u4(const unsigned char *p)
-{
-	return (unsigned long)(hexval(p[0]) << 12 | hexval(p[1]) << 8 |
-	    hexval(p[2]) << 4 | hexval(p[3]));
-}
-
-/*
- * The text between a string's quotes (its escapes well formed: the lexer
- * checked them), decoded into a NUL-terminated copy; NULL for a lone
- * surrogate, as cJSON.
- */
+/* a string's text between its quotes, as a NUL-terminated copy */
 static char *
 decode(const unsigned char *s, const unsigned char *e, int esc)
 {
-	size_t		 n = (size_t)(e - s);
-	unsigned long	 cp, lo;
-	char		*out, *o;
+	size_t	 n = (size_t)(e - s);
+	char	*out;
 
 	if ((out = cJSON_malloc(n + 1)) == NULL)
 		return NULL;
-	if (!esc) {
+	if (!esc)
 		memcpy(out, s, n);
-		out[n] = '\0';
-		return out;
+	else if (proto_json_unescape(s, e, out, &n) == -1) {
+		cJSON_free(out);
+		return NULL;
 	}
-	for (o = out; s < e; ) {
-		if (*s != '\\') {
-			*o++ = (char)*s++;
-			continue;
-		}
-		switch (s[1]) {
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case 'u':
-			cp = u4(s + 2);
-			s += 6;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				goto fail;
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (e - s < 6 || s[0] != '\\' || s[1] != 'u')
-					goto fail;
-				lo = u4(s + 2);
-				if (lo < 0xdc00 || lo > 0xdfff)
-					goto fail;
-				cp = 0x10000 + ((cp & 0x3ff) << 10 | (lo & 0x3ff));
-				s += 6;
-			}
-			if (cp < 0x80)
-				*o++ = (char)cp;
-			else if (cp < 0x800) {
-				*o++ = (char)(0xc0 | cp >> 6);
-				*o++ = (char)(0x80 | (cp & 0x3f));
-			} else if (cp < 0x10000) {
-				*o++ = (char)(0xe0 | cp >> 12);
-				*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-				*o++ = (char)(0x80 | (cp & 0x3f));
-			} else {
-				*o++ = (char)(0xf0 | cp >> 18);
-				*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
-				*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-				*o++ = (char)(0x80 | (cp & 0x3f));
-			}
-			continue;
-		default:	/* '"', '\\', '/' */
-			*o++ = (char)s[1];
-			break;
-		}
-		s += 2;
-	}
-	*o = '\0';
+	out[n] = '\0';
 	return out;
- fail:
-	cJSON_free(out);
-	return NULL;
 }
 
 /*
