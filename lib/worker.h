@@ -106,9 +106,9 @@ int		 worker_task_backlog(const struct worker_task *t);
  * raw item whose text is n records, comma-separated, each with raw_len
  * (proto.h, task.report) instead of raw, then a NUL, then their raws back
  * to back; its valueint is n, its valuedouble rlen. A report puts the
- * records into its JSON
- * where the item stands and their raws into the attachment, in order
- * with the other records'. heads/raws: hlen/rlen bytes (copied).
+ * records into its JSON where the item stands and their raws into the
+ * attachment, in order with the other records'. heads/raws: hlen/rlen
+ * bytes (copied).
  */
 cJSON		*worker_text_records(const char *heads, size_t hlen,
 		    const char *raws, size_t rlen, int n);

@@ -31,8 +31,8 @@ wk_ms_to_tv(int ms, struct timeval *tv)
 
 /*
  * A report's attachment (a megabyte of raws) is written into a buffer
- * an earlier report gave back, when there is one large enough: a new one
- * was pages never touched, a fault every 4 KiB as it filled (4% of
+ * an earlier report gave back, when there is one: a new one was pages
+ * never touched, a fault every 4 KiB as it filled (4% of
  * fetchd's time on a full job). Kept: as many as reports in flight, and
  * one being filled.
  */
@@ -40,26 +40,21 @@ wk_ms_to_tv(int ms, struct timeval *tv)
 
 static struct jtext	 att_spare[ATT_SPARE];
 
+/* the largest buffer kept (filling it grows it when it is short), or none */
 static void
-att_take(struct jtext *att, size_t need)
+att_take(struct jtext *att)
 {
 	int	 i, best = -1;
 
 	for (i = 0; i < ATT_SPARE; i++)
-		if (att_spare[i].s != NULL && att_spare[i].cap >= need &&
-		    (best == -1 || att_spare[i].cap < att_spare[best].cap))
+		if (att_spare[i].s != NULL && (best == -1 ||
+		    att_spare[i].cap > att_spare[best].cap))
 			best = i;
-	if (best == -1)		/* none fits: the largest grows */
-		for (i = 0; i < ATT_SPARE; i++)
-			if (att_spare[i].s != NULL && (best == -1 ||
-			    att_spare[i].cap > att_spare[best].cap))
-				best = i;
-	if (best != -1) {
-		*att = att_spare[best];
-		att->len = 0;
-		memset(&att_spare[best], 0, sizeof(att_spare[best]));
-	} else
-		memset(att, 0, sizeof(*att));
+	if (best == -1)
+		return;
+	*att = att_spare[best];
+	att->len = 0;
+	memset(&att_spare[best], 0, sizeof(att_spare[best]));
 }
 
 static void
@@ -403,9 +398,9 @@ worker_records(const cJSON *arr)
  * raws go into the attachment in the records' order, whichever way each
  * record was written.
  */
-/* worker_detach() into att, a buffer of the pool (or none) */
+/* worker_detach() into att (empty, or a buffer to reuse) */
 static int
-detach(cJSON *body, struct jtext *att, int pooled)
+detach(cJSON *body, struct jtext *att)
 {
 	static const char *const arrays[] = { PROTO_F_POSTS,
 	    PROTO_F_COMMENTS, NULL };
@@ -429,8 +424,6 @@ detach(cJSON *body, struct jtext *att, int pooled)
 			    cJSON_GetObjectItemCaseSensitive(rec, PROTO_F_RAW)))
 				need += strlen(raw->valuestring);
 		}
-	if (pooled)
-		att_take(att, need);
 	if (need > 0 && jtext_room(att, need) == -1)
 		return -1;
 	for (a = arrays; *a != NULL; a++) {
@@ -479,7 +472,7 @@ worker_detach(cJSON *body, char **attp, size_t *attlenp)
 {
 	struct jtext	 att = { NULL, 0, 0 };
 
-	if (detach(body, &att, 0) == -1)
+	if (detach(body, &att) == -1)
 		return -1;
 	*attp = att.s;
 	*attlenp = att.len;
@@ -517,7 +510,8 @@ worker_task_report(struct worker_task *pub, cJSON *posts, cJSON *comments,
 	if (checkpoint)
 		cJSON_AddItemToObject(r->body, PROTO_F_CHECKPOINT, checkpoint);
 	/* raw objects travel as the attachment, neither escaped nor parsed */
-	if (detach(r->body, &att, 1) == -1)
+	att_take(&att);
+	if (detach(r->body, &att) == -1)
 		fatalx("%s: out of memory", __func__);
 	r->att = att.s;
 	r->attlen = att.len;

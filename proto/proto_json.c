@@ -20,6 +20,7 @@
  */
 #include <limits.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,10 +72,18 @@ decode(const unsigned char *s, const unsigned char *e, int esc)
  * A number's value, as cJSON has it (strtod of its text, in the C locale
  * whatever the process's); -1 when out of memory.
  */
+static locale_t		 c_locale;
+static pthread_once_t	 c_locale_once = PTHREAD_ONCE_INIT;
+
+static void
+c_locale_init(void)
+{
+	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
 static int
 number(const unsigned char *p, const unsigned char *q, double *dp)
 {
-	static locale_t	 c_locale;
 	char		 small[NUM_MAX], *buf = small;
 	const unsigned char *s = p;
 	long long	 v = 0;
@@ -98,8 +107,8 @@ number(const unsigned char *p, const unsigned char *q, double *dp)
 		return -1;
 	memcpy(buf, p, (size_t)(q - p));
 	buf[q - p] = '\0';
-	if (c_locale == (locale_t)0)
-		c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+	/* every daemon's loop parses: the locale made once, whichever */
+	(void)pthread_once(&c_locale_once, c_locale_init);
 	*dp = c_locale != (locale_t)0 ? strtod_l(buf, NULL, c_locale) :
 	    strtod(buf, NULL);
 	if (buf != small)
